@@ -1,0 +1,28 @@
+"""Shared fixtures: an emulated AWS backend wiped after each test, progress kept in a temp folder, notebook runner."""
+import os
+import pathlib
+import tempfile
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# Never touch the user's own progress database or real AWS from the tests.
+os.environ.setdefault("LAMBDALAB_PROGRESS_DIR", tempfile.mkdtemp(prefix="lambdalab-progress-"))
+for _var in ("LAMBDALAB_BACKEND", "LAMBDALAB_ENDPOINT", "AWS_PROFILE"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture
+def backend():
+    """The in-process moto backend, wiped after the test."""
+    from lambdalab import aws
+
+    b = aws.start()
+    yield b
+    aws.reset()
+
+
+@pytest.fixture(scope="session")
+def root():
+    return ROOT
