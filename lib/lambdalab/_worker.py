@@ -1,0 +1,197 @@
+"""One Lambda execution environment: a process that loads a handler once and then serves invocations.
+
+Started by ``lambdalab.runtime`` as ``python -m lambdalab._worker``. Standard library only (plus cloudpickle when the
+handler was defined in a notebook), so the environment's memory and import time belong to the handler, as on Lambda.
+
+Protocol: length-prefixed pickles over the process's original stdin/stdout. File descriptors 1 and 2 are pointed at
+the environment's log file first, so whatever the handler prints (Python or C level) lands in its logs, never in the
+protocol stream.
+"""
+import importlib
+import json
+import logging
+import os
+import pickle
+import struct
+import sys
+import time
+import traceback
+
+_HEADER = struct.Struct("!I")
+
+
+def send(stream, message) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def receive(stream):
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(header)
+    return pickle.loads(stream.read(size))
+
+
+def peak_memory_kb() -> int:
+    """This process's own high-water mark of resident memory (VmHWM), in KiB.
+
+    Not ``ru_maxrss``: on Linux a child started by fork+exec inherits its parent's peak there.
+    """
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak
+
+
+class LambdaContext:
+    """The ``context`` argument, with the attributes and method of Lambda's Python runtime."""
+
+    def __init__(self, request_id: str, deadline_ms: int, invoked_function_arn: str):
+        env = os.environ
+        self.aws_request_id = request_id
+        self.function_name = env["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = env["AWS_LAMBDA_FUNCTION_VERSION"]
+        self.invoked_function_arn = invoked_function_arn
+        self.memory_limit_in_mb = env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]  # a string, as on Lambda
+        self.log_group_name = env["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.log_stream_name = env["AWS_LAMBDA_LOG_STREAM_NAME"]
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+    def __repr__(self):
+        return f"LambdaContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"
+
+
+class _RequestIdFilter(logging.Filter):
+    request_id = ""
+
+    def filter(self, record):
+        record.aws_request_id = self.request_id
+        return True
+
+
+def _install_lambda_logging() -> _RequestIdFilter:
+    """Format root-logger output the way Lambda's Python runtime does: [LEVEL] time request-id message."""
+    request_filter = _RequestIdFilter()
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"))
+    handler.formatter.converter = time.gmtime
+    handler.addFilter(request_filter)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "WARNING"))
+    return request_filter
+
+
+def error_shape(exc: BaseException, request_id: str, error_type: str | None = None, skip_frames: int = 1) -> dict:
+    """An exception as Lambda reports it: errorMessage, errorType, requestId, stackTrace."""
+    frames = traceback.extract_tb(exc.__traceback__)[skip_frames:]
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": traceback.format_list(frames),
+    }
+
+
+def log_error(error: dict) -> None:
+    print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", flush=True)
+    if error["stackTrace"]:
+        print("Traceback (most recent call last):\n" + "".join(error["stackTrace"]).rstrip(), flush=True)
+
+
+def load_handler(spec):
+    """Import the handler: a (module, attribute) pair, or a cloudpickled callable from a notebook."""
+    if isinstance(spec, bytes):
+        return pickle.loads(spec)
+    module_name, attribute = spec
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from None
+    handler = getattr(module, attribute, None)
+    if handler is None:
+        raise _InitError("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}'")
+    if not callable(handler):
+        raise _InitError("Runtime.HandlerNotFound",
+                         f"Handler '{attribute}' on module '{module_name}' is a {type(handler).__name__}, "
+                         "not a function: point the handler at a function(event, context)")
+    return handler
+
+
+class _InitError(Exception):
+    def __init__(self, error_type, message):
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def main() -> None:
+    proto_in = os.fdopen(os.dup(0), "rb")
+    proto_out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # stdout joins stderr in the environment's log file
+    sys.stdout = os.fdopen(1, "w", buffering=1, encoding="utf-8", errors="replace")
+    sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace")
+
+    init = receive(proto_in)
+    request_filter = _install_lambda_logging()
+    try:
+        handler = load_handler(init["handler"])
+    except _InitError as exc:
+        error = {"errorMessage": str(exc), "errorType": exc.error_type, "requestId": "", "stackTrace": []}
+        log_error(error)
+        send(proto_out, {"error": error, "peak_kb": peak_memory_kb()})
+        return
+    except Exception as exc:  # module-level code raised
+        error = error_shape(exc, "", skip_frames=0)
+        log_error(error)
+        send(proto_out, {"error": error, "peak_kb": peak_memory_kb()})
+        return
+    send(proto_out, {"error": None, "peak_kb": peak_memory_kb()})
+
+    while True:
+        request = receive(proto_in)
+        if request is None:
+            return
+        request_id = request["request_id"]
+        request_filter.request_id = request_id
+        context = LambdaContext(request_id, request["deadline_ms"], request["arn"])
+        reply = {"error": None, "response": None}
+        started = time.perf_counter()
+        try:
+            result = handler(json.loads(request["event"]), context)
+            elapsed = time.perf_counter() - started
+            try:
+                reply["response"] = json.dumps(result)
+            except (TypeError, ValueError) as exc:
+                reply["error"] = {"errorMessage": f"Unable to marshal response: {exc}",
+                                  "errorType": "Runtime.MarshalError", "requestId": request_id, "stackTrace": []}
+        except Exception as exc:
+            elapsed = time.perf_counter() - started
+            reply["error"] = error_shape(exc, request_id)
+        if reply["error"]:
+            log_error(reply["error"])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        reply["duration_ms"] = elapsed * 1000
+        reply["peak_kb"] = peak_memory_kb()
+        send(proto_out, reply)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,651 @@
+"""A local AWS Lambda runtime that behaves like Lambda, so the course can run real handlers without AWS or Docker.
+
+- Each **execution environment** is its own worker process (``lambdalab._worker``): module-level code runs once per
+  environment (the cold start, reported as Init Duration); globals and the environment's temporary directory (what
+  ``tempfile`` hands out; Lambda's ``/tmp``) survive warm invocations of that environment and nothing else.
+- Handlers reach the emulated AWS services through ``AWS_ENDPOINT_URL``, as any Lambda code pointed at LocalStack
+  would; they import nothing from the course.
+- Every invocation returns an ``Invocation`` with the response or Lambda's error shape, the logs (START / END /
+  REPORT), and the numbers of the REPORT line. The logs are also delivered to CloudWatch Logs
+  (``/aws/lambda/<name>``), in batches, before anyone reads them.
+- Timeouts stop the handler (``Task timed out after 3.00 seconds``); exceeding the memory size kills it
+  (``Runtime exited with error: signal: killed``); either way the environment is discarded.
+
+``debug_invoke`` runs the handler in this kernel instead, so ``breakpoint()`` works; it cannot isolate state or
+measure memory and does not enforce the timeout.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import io
+import json
+import math
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from . import _worker, aws
+
+MEMORY_RANGE_MB = (128, 10_240)
+TIMEOUT_RANGE_S = (1, 900)
+ENVIRONMENT_LIMIT_BYTES = 4 * 1024
+PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+RUNTIME_NAME = "python3.11"
+RESERVED_VARIABLES = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_POLL_S = 0.005  # how often a running invocation's memory and deadline are checked
+
+
+class LambdaConfigError(ValueError):
+    """A function configuration Lambda would refuse; the message says what to change."""
+
+
+@dataclass
+class Invocation:
+    """What one invocation did: the response or error, the logs and the REPORT line's numbers."""
+
+    function_name: str
+    request_id: str
+    response: object = None
+    error: dict | None = None
+    logs: str = ""
+    duration_ms: float = 0.0
+    billed_duration_ms: int = 0
+    memory_size_mb: int = 128
+    max_memory_used_mb: int | None = None
+    init_duration_ms: float | None = None
+    cold_start: bool = False
+    status: str = "ok"  # ok | error | timeout | killed
+    report: str = field(default="", repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def __str__(self):
+        return self.logs
+
+    def _repr_html_(self):
+        from html import escape
+
+        colour = "#1b7f3b" if self.ok else "#b3261e"
+        body = json.dumps(self.response if self.ok else self.error, indent=2, default=str)
+        if len(body) > 2000:
+            body = body[:2000] + "\n..."
+        return (f"<div><b style='color:{colour}'>{escape(self.function_name)}: {self.status}</b>"
+                f"{' (cold start)' if self.cold_start else ''}<pre>{escape(body)}</pre>"
+                f"<pre style='color:#555'>{escape(self.report)}</pre></div>")
+
+
+def report_line(request_id, duration_ms, billed_ms, memory_mb, max_used_mb, init_ms=None, status=None,
+                error_type=None) -> str:
+    """Lambda's REPORT line, tab-separated as in CloudWatch Logs."""
+    used = "n/a" if max_used_mb is None else f"{max_used_mb} MB"
+    parts = [f"REPORT RequestId: {request_id}", f"Duration: {duration_ms:.2f} ms", f"Billed Duration: {billed_ms} ms",
+             f"Memory Size: {memory_mb} MB", f"Max Memory Used: {used}"]
+    if init_ms is not None:
+        parts.append(f"Init Duration: {init_ms:.2f} ms")
+    if status:
+        parts.append(f"Status: {status}")
+    if error_type:
+        parts.append(f"Error Type: {error_type}")
+    return "\t".join(parts) + "\t"
+
+
+def billed_duration(duration_ms: float, init_ms: float | None = None) -> int:
+    """Billed Duration: rounded up to the next 1 ms; on a cold start the INIT phase is billed too (since Aug 2025)."""
+    total = round(duration_ms, 2) + (round(init_ms, 2) if init_ms else 0.0)
+    return max(1, math.ceil(round(total, 2)))
+
+
+# --- CloudWatch Logs delivery ------------------------------------------------------------------------------------
+
+class _LogShipper:
+    """Buffers log events and delivers them to CloudWatch Logs in batches: before any read through
+    ``aws.client("logs")``, and a moment after the last invocation for readers elsewhere."""
+
+    DELAY_S = 0.5
+
+    def __init__(self):
+        self._lock = threading.Lock()  # guards _pending and _timer
+        self._sending = threading.RLock()  # one delivery at a time; re-entered by the logs client's read hook
+        self._pending: dict[tuple[str, str], list] = {}
+        self._known: set = set()
+        self._timer: threading.Timer | None = None
+
+    def add(self, group: str, stream: str, lines: list[str]) -> None:
+        now = int(time.time() * 1000)
+        with self._lock:
+            self._pending.setdefault((group, stream), []).extend(
+                {"timestamp": now, "message": line} for line in lines)
+            if self._timer is None:
+                self._timer = threading.Timer(self.DELAY_S, self._flush_quietly)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _flush_quietly(self):
+        try:
+            self.flush()
+        except Exception:  # a background flush must never disturb the notebook; readers flush again
+            pass
+
+    def flush(self) -> None:
+        with self._sending:
+            with self._lock:
+                pending, self._pending = self._pending, {}
+                if self._timer is not None:
+                    self._timer.cancel()
+                    self._timer = None
+            if not pending:
+                return
+            logs = aws.client("logs")
+            for (group, stream), events in pending.items():
+                if group not in self._known:
+                    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                        logs.create_log_group(logGroupName=group)
+                    self._known.add(group)
+                if (group, stream) not in self._known:
+                    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+                    self._known.add((group, stream))
+                for start in range(0, len(events), 5000):
+                    logs.put_log_events(logGroupName=group, logStreamName=stream,
+                                        logEvents=events[start:start + 5000])
+
+    def forget(self) -> None:
+        with self._lock:
+            self._pending.clear()
+            self._known.clear()
+
+
+_shipper = _LogShipper()
+aws.before_logs_read(_shipper.flush)
+aws.on_reset(_shipper.forget)
+
+
+def flush_logs() -> None:
+    """Deliver every buffered log line to CloudWatch Logs now."""
+    _shipper.flush()
+
+
+# --- execution environments --------------------------------------------------------------------------------------
+
+def _peak_kb_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class _ExecutionEnvironment:
+    """One worker process with its own temp directory and log stream."""
+
+    def __init__(self, function: "LambdaFunction"):
+        self.function = function
+        self.id = uuid.uuid4().hex
+        self.log_stream = f"{datetime.now(timezone.utc):%Y/%m/%d}/[$LATEST]{self.id}"
+        self.root = tempfile.mkdtemp(prefix=f"lambdalab-{function.name}-")
+        self.tmp = os.path.join(self.root, "tmp")
+        os.mkdir(self.tmp)
+        self._log_path = os.path.join(self.root, "runtime.log")
+        self.peak_kb = 0
+        self.invocations = 0
+        self.generation = function._generation
+        self.process = None
+        self._finalizer = weakref.finalize(self, _discard, None, self.root)
+
+    def start(self) -> tuple[float, dict | None, str]:
+        """Start the worker and load the handler: returns (init ms, error or None, what init printed)."""
+        started = time.perf_counter()
+        with open(self._log_path, "wb") as log_for_worker:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "lambdalab._worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=log_for_worker, env=self.function._process_environment(self), cwd=self.function._task_root,
+                start_new_session=True)
+        self._log = open(self._log_path, "rb")  # our own read position in what the worker writes
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, _discard, self.process, self.root)
+        _worker.send(self.process.stdin, {"handler": self.function._handler_spec})
+        reply, _ = self._wait(10.0)  # Lambda limits INIT to 10 s
+        init_ms = (time.perf_counter() - started) * 1000
+        if reply is None:
+            return init_ms, {"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited during init",
+                             "requestId": "", "stackTrace": []}, self._read_output()
+        self.peak_kb = reply["peak_kb"]
+        return init_ms, reply["error"], self._read_output()
+
+    def invoke(self, event_json: str, request_id: str, timeout_s: float) -> tuple[dict | None, str, str]:
+        """Run one invocation: returns (reply or None, status, output)."""
+        deadline_ms = int(time.time() * 1000 + timeout_s * 1000)
+        _worker.send(self.process.stdin, {"event": event_json, "request_id": request_id,
+                                           "deadline_ms": deadline_ms, "arn": self.function.arn})
+        started = time.perf_counter()
+        reply, status = self._wait(timeout_s, limit_kb=self.function.memory_mb * 1024)
+        self.elapsed_ms = (time.perf_counter() - started) * 1000
+        self.invocations += 1
+        if reply is not None:
+            self.peak_kb = max(self.peak_kb, reply["peak_kb"])
+            if self.peak_kb > self.function.memory_mb * 1024:
+                status = "killed"  # it went over while we were not looking: Lambda would have killed it
+        return reply, status, self._read_output()
+
+    def _wait(self, timeout_s: float, limit_kb: int | None = None):
+        stdout = self.process.stdout
+        deadline = time.perf_counter() + timeout_s
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return None, "timeout"
+            ready, _, _ = select.select([stdout], [], [], min(_POLL_S, remaining))
+            if ready:
+                reply = _worker.receive(stdout)
+                return (reply, "ok") if reply is not None else (None, "killed")
+            if limit_kb is not None:
+                peak = _peak_kb_of(self.process.pid)
+                if peak is not None:
+                    self.peak_kb = max(self.peak_kb, peak)
+                    if peak > limit_kb:
+                        self.process.kill()
+                        return None, "killed"
+            if self.process.poll() is not None:
+                return None, "killed"
+
+    def _read_output(self) -> str:
+        return self._log.read().decode("utf-8", errors="replace")
+
+    def discard(self) -> None:
+        self._finalizer()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+
+def _discard(process, root):
+    if process is not None and process.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    if process is not None:
+        for stream in (process.stdin, process.stdout):
+            with contextlib.suppress(Exception):
+                stream.close()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+# --- the function ------------------------------------------------------------------------------------------------
+
+class LambdaFunction:
+    """A Lambda function: its configuration and its execution environments.
+
+    ``handler`` is a dotted path (``"lambdalab.handlers.thumbnail.handler"``, like Lambda's ``module.function``) or a
+    Python callable, including one defined in a notebook cell.
+    """
+
+    def __init__(self, name: str, handler, memory_mb: int = 128, timeout_s: float = 3, environment: dict | None = None,
+                 role: str | None = None):
+        self._lock = threading.Lock()
+        self._idle: list[_ExecutionEnvironment] = []
+        self._busy: set = set()
+        self._generation = 0
+        self.name = _check_name(name)
+        self._configure(handler, memory_mb, timeout_s, environment, role)
+        self.invocations: collections.deque[Invocation] = collections.deque(maxlen=1000)  # the most recent
+
+    # configuration ---------------------------------------------------------------------------------------------
+    def _configure(self, handler, memory_mb, timeout_s, environment, role):
+        self.memory_mb = _check_memory(memory_mb)
+        self.timeout_s = _check_timeout(timeout_s)
+        self.environment = _check_environment(environment)
+        self.handler, self._handler_spec, self.handler_name = _check_handler(handler)
+        self.role = role or "lambdalab-execution-role"
+        self._task_root = os.getcwd()
+
+    def update(self, **changes) -> "LambdaFunction":
+        """Change the configuration (handler, memory_mb, timeout_s, environment, role). Like Lambda, the next
+        invocation starts in a fresh environment (a cold start)."""
+        allowed = {"handler", "memory_mb", "timeout_s", "environment", "role"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise TypeError(f"update() got unknown settings {sorted(unknown)}; it accepts {sorted(allowed)}")
+        current = {"handler": self.handler, "memory_mb": self.memory_mb, "timeout_s": self.timeout_s,
+                   "environment": self.environment, "role": self.role}
+        current.update(changes)
+        self._configure(**current)
+        self._generation += 1
+        self.shutdown()
+        return self
+
+    @property
+    def arn(self) -> str:
+        b = aws.backend()
+        return f"arn:aws:lambda:{b.region}:{b.account_id}:function:{self.name}"
+
+    @property
+    def role_arn(self) -> str:
+        if self.role.startswith("arn:"):
+            return self.role
+        return f"arn:aws:iam::{aws.backend().account_id}:role/{self.role}"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.name}"
+
+    @property
+    def environments(self) -> int:
+        """How many execution environments are alive (idle or busy)."""
+        return len(self._idle) + len(self._busy)
+
+    def __repr__(self):
+        return (f"LambdaFunction({self.name!r}, handler={self.handler_name!r}, memory_mb={self.memory_mb}, "
+                f"timeout_s={self.timeout_s}, environments={self.environments})")
+
+    def _process_environment(self, env: _ExecutionEnvironment) -> dict:
+        """The worker's whole environment: Lambda's reserved variables, the function's own, nothing of the kernel's."""
+        backend = aws.worker_environment()
+        variables = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8", "TZ": ":UTC", "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1",
+            "PYTHONPATH": os.pathsep.join([self._task_root] + [p for p in sys.path if p]),
+            "TMPDIR": env.tmp, "HOME": env.tmp,
+            "LAMBDA_TASK_ROOT": self._task_root, "LAMBDA_RUNTIME_DIR": os.path.dirname(_worker.__file__),
+            "_HANDLER": self.handler_name,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{RUNTIME_NAME}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": self.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": env.log_stream,
+        }
+        for key in ("LD_LIBRARY_PATH", "SYSTEMROOT"):
+            if key in os.environ:
+                variables[key] = os.environ[key]
+        variables.update(backend)
+        variables.update(self.environment)
+        return variables
+
+    # invocation ------------------------------------------------------------------------------------------------
+    def invoke(self, event=None) -> Invocation:
+        """Invoke synchronously (RequestResponse) with a JSON-serialisable ``event``; returns an ``Invocation``."""
+        event_json = _event_json(event)
+        return self._invoke_in(*self._acquire(), event_json)
+
+    def invoke_concurrently(self, events) -> list[Invocation]:
+        """Invoke once per event, all at the same time, each in its own environment; results in event order.
+
+        This is what Lambda does when several batches (shards, ParallelizationFactor) arrive at once: concurrency
+        rises, and every extra concurrent invocation needs an environment of its own (a cold start if none is idle).
+        """
+        payloads = [_event_json(event) for event in events]  # refuse bad input before anything runs
+        if len(payloads) <= 1:
+            return [self._invoke_in(*self._acquire(), payload) for payload in payloads]
+        slots = [self._acquire() for _ in payloads]
+        with ThreadPoolExecutor(max_workers=len(payloads)) as pool:
+            return list(pool.map(lambda slot, payload: self._invoke_in(*slot, payload), slots, payloads))
+
+    def _invoke_in(self, environment, cold, event_json) -> Invocation:
+        keep = False
+        try:
+            invocation, keep = self._run(environment, cold, event_json)
+        finally:
+            self._release(environment, keep)
+        self.invocations.append(invocation)
+        return invocation
+
+    def _acquire(self) -> tuple[_ExecutionEnvironment, bool]:
+        with self._lock:
+            if self._idle:
+                environment = self._idle.pop()
+                self._busy.add(environment)
+                return environment, False
+            environment = _ExecutionEnvironment(self)
+            self._busy.add(environment)
+            return environment, True
+
+    def _release(self, environment, keep: bool):
+        """Back to the idle pool if it is healthy and still configured as the function is; otherwise discarded."""
+        with self._lock:
+            self._busy.discard(environment)
+            if keep and environment.generation == self._generation and environment.process.poll() is None:
+                self._idle.append(environment)
+                return
+        environment.discard()
+
+    def _run(self, environment: _ExecutionEnvironment, cold: bool, event_json: str) -> tuple[Invocation, bool]:
+        """One invocation in ``environment``; returns it and whether the environment may be reused."""
+        request_id = str(uuid.uuid4())
+        lines = []
+        init_ms = None
+        if cold:
+            init_ms, init_error, output = environment.start()
+            lines += _split(output)
+            if init_error is not None:
+                lines.append(f"START RequestId: {request_id} Version: $LATEST")
+                return self._finish(environment, request_id, lines, None, init_error, "error", 0.0, init_ms,
+                                    report_status="error", error_type=init_error["errorType"]), False
+        lines.append(f"START RequestId: {request_id} Version: $LATEST")
+        reply, status, output = environment.invoke(event_json, request_id, self.timeout_s)
+        lines += _split(output)
+        if status == "ok":
+            return self._finish(environment, request_id, lines, reply.get("response"), reply["error"],
+                                "error" if reply["error"] else "ok", reply["duration_ms"], init_ms), True
+        if status == "timeout":
+            message = f"Task timed out after {self.timeout_s:.2f} seconds"
+            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            lines.append(f"{stamp} {request_id} {message}")
+            error = {"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {request_id} Error: {message}"}
+            return self._finish(environment, request_id, lines, None, error, "timeout", self.timeout_s * 1000,
+                                init_ms, report_status="timeout"), False
+        duration = reply["duration_ms"] if reply else environment.elapsed_ms
+        message = "Runtime exited with error: signal: killed"
+        lines.append(f"RequestId: {request_id} Error: {message}")
+        error = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {message}"}
+        return self._finish(environment, request_id, lines, None, error, "killed", duration, init_ms,
+                            report_status="error", error_type="Runtime.ExitError"), False
+
+    def _finish(self, environment, request_id, lines, response_json, error, status, duration_ms, init_ms,
+                report_status=None, error_type=None) -> Invocation:
+        """Build the Invocation and its END / REPORT lines, and queue the logs for CloudWatch Logs."""
+        duration_ms = round(duration_ms, 2)
+        init_ms = round(init_ms, 2) if init_ms is not None else None
+        billed = billed_duration(duration_ms, init_ms)
+        used = max(1, math.ceil(environment.peak_kb / 1024)) if environment.peak_kb else None
+        response = None
+        if response_json is not None and error is None:
+            if len(response_json.encode()) > PAYLOAD_LIMIT_BYTES:
+                error = {"errorType": "Function.ResponseSizeTooLarge", "errorMessage":
+                         f"Response payload size exceeded maximum allowed payload size ({PAYLOAD_LIMIT_BYTES} bytes)."}
+                status = "error"
+            else:
+                response = json.loads(response_json)
+        report = report_line(request_id, duration_ms, billed, self.memory_mb, used, init_ms, report_status, error_type)
+        lines.append(f"END RequestId: {request_id}")
+        lines.append(report)
+        _shipper.add(self.log_group, environment.log_stream, lines)
+        return Invocation(
+            function_name=self.name, request_id=request_id, response=response, error=error, logs="\n".join(lines),
+            duration_ms=duration_ms, billed_duration_ms=billed, memory_size_mb=self.memory_mb,
+            max_memory_used_mb=used, init_duration_ms=init_ms, cold_start=init_ms is not None, status=status,
+            report=report)
+
+    def debug_invoke(self, event=None) -> Invocation:
+        """Run the handler in this kernel, so ``breakpoint()`` and debuggers work.
+
+        What it cannot do: isolate state (module-level code runs once per kernel, not per environment), measure
+        memory (Max Memory Used is n/a), enforce the timeout, or keep the handler's environment variables from the
+        kernel for the duration of the call.
+        """
+        event_json = _event_json(event)
+        request_id = str(uuid.uuid4())
+        handler = self.handler if callable(self.handler) else _worker.load_handler(self._handler_spec)
+        fake_env = _ExecutionEnvironment.__new__(_ExecutionEnvironment)
+        fake_env.tmp, fake_env.log_stream, fake_env.peak_kb = tempfile.gettempdir(), "debug", 0
+        variables = {k: v for k, v in self._process_environment(fake_env).items()
+                     if k not in ("PATH", "PYTHONPATH", "HOME", "TMPDIR", "PYTHONNOUSERSITE")}
+        saved = {k: os.environ.get(k) for k in variables}
+        context = _worker.LambdaContext.__new__(_worker.LambdaContext)
+        buffer = io.StringIO()
+        os.environ.update(variables)
+        try:
+            context.__init__(request_id, int(time.time() * 1000 + self.timeout_s * 1000), self.arn)
+            started = time.perf_counter()
+            with contextlib.redirect_stdout(buffer):
+                try:
+                    result = handler(json.loads(event_json), context)
+                    error, response_json = None, json.dumps(result)
+                except Exception as exc:
+                    error, response_json = _worker.error_shape(exc, request_id, skip_frames=1), None
+            duration = (time.perf_counter() - started) * 1000
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        lines = [f"START RequestId: {request_id} Version: $LATEST", *_split(buffer.getvalue())]
+        if error:
+            lines.append(f"[ERROR] {error['errorType']}: {error['errorMessage']}")
+        return self._finish(fake_env, request_id, lines, response_json, error, "error" if error else "ok",
+                            duration, None)
+
+    def shutdown(self) -> None:
+        """Discard every idle environment (busy ones finish first and are then discarded)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for environment in idle:
+            environment.discard()
+
+    def logs(self, limit: int = 50) -> str:
+        """The function's most recent log lines, read back from CloudWatch Logs."""
+        client = aws.client("logs")
+        try:
+            events = client.filter_log_events(logGroupName=self.log_group, limit=10_000)["events"]
+        except client.exceptions.ResourceNotFoundException:
+            return ""
+        return "\n".join(e["message"] for e in events[-limit:])
+
+
+def _split(output: str) -> list[str]:
+    return [line for line in output.rstrip("\n").split("\n") if line] if output else []
+
+
+def _event_json(event) -> str:
+    try:
+        text = json.dumps(event)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"The event must be JSON-serialisable, as every AWS event is ({exc}). Convert datetimes to ISO strings, "
+            "bytes to base64 text and sets to lists before invoking.") from None
+    if len(text.encode()) > PAYLOAD_LIMIT_BYTES:
+        raise ValueError(f"The event is {len(text.encode()):,} bytes; a synchronous invocation accepts at most "
+                         f"{PAYLOAD_LIMIT_BYTES:,} bytes (6 MB). Put large data in S3 and send its key instead.")
+    return text
+
+
+def _check_name(name) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise LambdaConfigError(f"Function name {name!r} is not valid: use 1-64 letters, digits, hyphens or "
+                                "underscores, e.g. 'thumbnail-fn'.")
+    return name
+
+
+def _check_memory(memory_mb) -> int:
+    low, high = MEMORY_RANGE_MB
+    if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or not low <= memory_mb <= high:
+        raise LambdaConfigError(f"memory_mb={memory_mb!r} is outside what Lambda allows: a whole number of MB from "
+                                f"{low:,} to {high:,} (in 1 MB steps). Try memory_mb=128.")
+    return memory_mb
+
+
+def _check_timeout(timeout_s) -> float:
+    low, high = TIMEOUT_RANGE_S
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not low <= timeout_s <= high:
+        raise LambdaConfigError(f"timeout_s={timeout_s!r} is outside what Lambda allows: {low} to {high} seconds "
+                                "(15 minutes). The default is 3.")
+    return timeout_s
+
+
+def _check_environment(environment) -> dict:
+    environment = dict(environment or {})
+    for key, value in environment.items():
+        if not isinstance(key, str) or not _VARIABLE.match(key):
+            raise LambdaConfigError(f"Environment variable name {key!r} is not valid: start with a letter, then "
+                                    "letters, digits or underscores.")
+        if not isinstance(value, str):
+            raise LambdaConfigError(f"Environment variable {key} must be a string, not {type(value).__name__}: "
+                                    f"write {key}={str(value)!r}.")
+    reserved = sorted(set(environment) & RESERVED_VARIABLES)
+    if reserved:
+        raise LambdaConfigError(f"Reserved keys used: {', '.join(reserved)}. Lambda sets these itself; choose other "
+                                "names for your configuration.")
+    size = len(json.dumps(environment, separators=(",", ":")).encode())
+    if size > ENVIRONMENT_LIMIT_BYTES:
+        raise LambdaConfigError(f"The environment variables take {size:,} bytes; Lambda allows 4 KB "
+                                f"({ENVIRONMENT_LIMIT_BYTES:,} bytes) in all. Keep large configuration in S3, "
+                                "Parameter Store or Secrets Manager and read it at init.")
+    return environment
+
+
+def _check_handler(handler):
+    """Returns (handler as given, what the worker loads, the _HANDLER name)."""
+    if isinstance(handler, str):
+        module, _, attribute = handler.rpartition(".")
+        if not module or not attribute:
+            raise LambdaConfigError(f"Handler {handler!r} must be 'module.function', e.g. "
+                                    "'lambdalab.handlers.thumbnail.handler'.")
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            found = None
+        if found is None:
+            raise LambdaConfigError(f"Handler {handler!r}: no module named {module!r} can be imported. Check the "
+                                    "spelling, or put the module in the notebook's folder.")
+        return handler, (module, attribute), handler
+    if not callable(handler):
+        raise LambdaConfigError(f"The handler must be a function(event, context) or a 'module.function' string, "
+                                f"not a {type(handler).__name__}.")
+    module_name = getattr(handler, "__module__", None)
+    qualname = getattr(handler, "__qualname__", getattr(handler, "__name__", "handler"))
+    if module_name and module_name != "__main__" and "<" not in qualname and "." not in qualname:
+        module = sys.modules.get(module_name)
+        if module is not None and getattr(module, qualname, None) is handler and getattr(module, "__file__", None):
+            name = f"{module_name}.{qualname}"
+            return handler, (module_name, qualname), name
+    import pickle
+
+    import cloudpickle
+
+    try:
+        shipped = cloudpickle.dumps(handler)
+        pickle.loads(shipped)
+    except Exception as exc:
+        raise LambdaConfigError(
+            f"The handler {qualname!r} cannot be sent to an execution environment ({exc}). It probably uses an "
+            "object from the notebook that cannot be copied, such as a boto3 client: create clients inside the "
+            "handler (or at the top of a .py module) instead.") from None
+    return handler, shipped, f"{module_name or '__main__'}.{qualname}"

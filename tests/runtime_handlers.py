@@ -1,0 +1,72 @@
+"""Small Lambda handlers the runtime tests invoke by dotted path (runtime_handlers.<name>)."""
+import json
+import os
+import tempfile
+import time
+
+INIT_COUNT = 0
+INIT_COUNT += 1  # module-level code: runs once per execution environment
+CALLS = 0
+
+
+def counter(event, context):
+    global CALLS
+    CALLS += 1
+    path = os.path.join(tempfile.gettempdir(), "seen.txt")
+    with open(path, "a") as f:
+        f.write("x")
+    with open(path) as f:
+        files = len(f.read())
+    return {"calls": CALLS, "init": INIT_COUNT, "tmp": tempfile.gettempdir(), "tmp_writes": files, "pid": os.getpid()}
+
+
+def fail(event, context):
+    raise ValueError(f"bad order {event.get('order')}")
+
+
+def sleepy(event, context):
+    before = context.get_remaining_time_in_millis()
+    time.sleep(event.get("seconds", 5))
+    return {"before": before, "after": context.get_remaining_time_in_millis()}
+
+
+def hog(event, context):
+    block = bytearray(event["mb"] * 1024 * 1024)
+    block[::4096] = b"x" * len(block[::4096])  # touch every page so it is really resident
+    return {"allocated_mb": event["mb"]}
+
+
+def noisy(event, context):
+    import logging
+
+    print("printed line")
+    logging.getLogger().warning("a warning")
+    logging.getLogger().info("an info line (hidden: the root level is WARNING, as on Lambda)")
+    return "ok"
+
+
+def environment(event, context):
+    keys = ["AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION", "_HANDLER",
+            "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_EXECUTION_ENV", "TABLE",
+            "LAMBDALAB_TEST_KERNEL_ONLY", "AWS_ENDPOINT_URL"]
+    return {key: os.environ.get(key) for key in keys} | {
+        "context": {"function_name": context.function_name, "memory_limit_in_mb": context.memory_limit_in_mb,
+                    "invoked_function_arn": context.invoked_function_arn, "aws_request_id": context.aws_request_id,
+                    "log_group_name": context.log_group_name, "function_version": context.function_version}}
+
+
+def list_buckets(event, context):
+    import boto3
+
+    return sorted(b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"])
+
+
+def not_json(event, context):
+    return {"when": object()}
+
+
+def echo(event, context):
+    return event
+
+
+not_a_function = 42
