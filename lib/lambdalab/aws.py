@@ -216,6 +216,9 @@ def reset() -> None:
     Refused on real AWS: the course never deletes things from your account.
     """
     b = start()
+    if b.name == "aws":
+        raise RuntimeError("reset() only works on an emulated backend; on real AWS delete what you created yourself "
+                           "(or `sam delete` the course stack).")
     for callback in list(_reset_hooks):
         callback()
     if b.name == "moto":
@@ -224,6 +227,3 @@ def reset() -> None:
         urllib.request.urlopen(urllib.request.Request(f"{b.endpoint_url}/moto-api/reset", method="POST")).close()
     elif b.name == "localstack":
         urllib.request.urlopen(urllib.request.Request(f"{b.endpoint_url}/_localstack/state/reset", method="POST")).close()
-    else:
-        raise RuntimeError("reset() only works on an emulated backend; on real AWS delete what you created yourself "
-                           "(or `sam delete` the course stack).")
