@@ -1,0 +1,133 @@
+"""Grading, in plain Python: ``grade(question_id, answer)`` -> ``Result``. No widgets, no side effects.
+
+Choice questions take option letters (``"B"``, ``["A", "D"]``, ``"A, D"``) or, for a single answer, the option's
+text. A multiple-response question is right only when exactly the correct set is chosen ("Select TWO" with one of
+the two right is wrong, as on the exam). Free text is compared case- and punctuation-insensitively with the
+accepted answers, or accepted when it mentions one synonym from every keyword group (and no rejected phrase).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .bank import SELECT_WORDS, Question, load_bank
+
+NEGATIONS = {"not", "no", "never", "without", "avoid", "dont", "doesnt", "isnt", "nor", "instead"}
+
+
+@dataclass
+class Result:
+    """The outcome of one answer: ``correct``, a short ``feedback`` line, and the ``explanation`` of every option."""
+
+    question_id: str
+    correct: bool
+    given: tuple | str
+    feedback: str
+    explanation: str
+    chosen: dict = field(default_factory=dict)  # letter -> explanation, for the options the learner picked
+
+    def __str__(self):
+        return f"{'Correct' if self.correct else 'Not quite'}: {self.feedback}\n\n{self.explanation}"
+
+
+def grade(question_id: str, answer, *, bank=None) -> Result:
+    """Grade ``answer`` for the question ``question_id``; ValueError for an unknown id or an unusable answer."""
+    q = (bank if bank is not None else load_bank())[question_id]
+    return grade_question(q, answer)
+
+
+def grade_question(q: Question, answer) -> Result:
+    return _grade_text(q, answer) if q.type == "text" else _grade_choice(q, answer)
+
+
+# --- choice questions -------------------------------------------------------------------------------------------
+
+def parse_choice(q: Question, answer) -> tuple[str, ...]:
+    """Turn what the learner gave into option letters, or raise ValueError saying what to give instead."""
+    valid = list(q.options)
+    if answer is None or (isinstance(answer, (str, list, tuple, set, frozenset)) and not answer):
+        raise ValueError(f"No answer given for {q.id!r}: choose {'one option' if q.select == 1 else f'{q.select} options'} "
+                         f"from {', '.join(valid)}.")
+    if isinstance(answer, str):
+        by_text = {normalize(t): k for k, t in q.options.items()}
+        if normalize(answer) in by_text:
+            return (by_text[normalize(answer)],)
+        letters = re.findall(r"[A-Za-z]", answer)
+        if not re.fullmatch(r"\s*[A-Za-z](\s*[,;/ ]?\s*[A-Za-z])*\s*", answer) or len(letters) > len(valid):
+            raise ValueError(f"Answer {q.id!r} with option letters (e.g. 'B' or 'A, D'), not {answer!r}.")
+    else:
+        letters = [str(a).strip() for a in answer]
+    letters = [s.upper() for s in letters]
+    unknown = [s for s in letters if s not in valid]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} is not an option of {q.id!r}; the options are {', '.join(valid)}.")
+    if q.type == "single" and len(set(letters)) != 1:
+        raise ValueError(f"{q.id!r} has one correct answer: choose one option, not {len(set(letters))}.")
+    return tuple(sorted(set(letters)))
+
+
+def _grade_choice(q: Question, answer) -> Result:
+    given = parse_choice(q, answer)
+    correct = set(given) == set(q.answer)
+    if correct:
+        feedback = "Correct."
+    elif q.type == "multiple" and len(given) != q.select:
+        word = SELECT_WORDS.get(q.select, str(q.select))
+        feedback = f"This question asks you to select {word}; you selected {len(given)}."
+    elif q.type == "multiple" and set(given) & set(q.answer):
+        feedback = "Part of your selection is right, but every selected option must be correct."
+    else:
+        feedback = "That is not the best answer."
+    return Result(q.id, correct, given, feedback, explain_choice(q), {k: q.explanations[k] for k in given})
+
+
+def explain_choice(q: Question) -> str:
+    """Every option with whether it is right and why (shown only after the learner answers)."""
+    lines = []
+    for key, text in q.options.items():
+        mark = "Correct" if key in q.answer else "Wrong"
+        lines.append(f"{key}. {text}\n   {mark}: {q.explanations[key]}")
+    return "\n".join(lines)
+
+
+# --- free text --------------------------------------------------------------------------------------------------
+
+def normalize(text) -> str:
+    """Lower case, apostrophes dropped, every other non-alphanumeric run turned into one space."""
+    text = str(text).lower().replace("\u2019", "'").replace("'", "")
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def _contains(haystack: str, phrase: str) -> list[int]:
+    """Word positions where ``phrase`` (normalized) starts inside ``haystack`` (normalized)."""
+    words, target = haystack.split(), normalize(phrase).split()
+    n = len(target)
+    return [i for i in range(len(words) - n + 1) if words[i:i + n] == target] if n else []
+
+
+def _negated(words: list[str], start: int) -> bool:
+    return any(w in NEGATIONS for w in words[max(0, start - 2):start])
+
+
+def text_matches(q: Question, answer: str) -> bool:
+    norm = normalize(answer)
+    accepted = {normalize(a) for a in q.accepted}
+    if norm in accepted or norm.replace(" ", "") in {a.replace(" ", "") for a in accepted}:
+        return True
+    words = norm.split()
+    for phrase in q.reject:
+        if any(not _negated(words, i) for i in _contains(norm, phrase)):
+            return False
+    if not q.keywords:
+        return False
+    return all(any(_contains(norm, syn) for syn in group) for group in q.keywords)
+
+
+def _grade_text(q: Question, answer) -> Result:
+    if answer is None or not normalize(answer):
+        raise ValueError(f"No answer given for {q.id!r}: type a few words.")
+    correct = text_matches(q, str(answer))
+    feedback = "Correct." if correct else "That does not match the expected answer."
+    model = q.accepted[0]
+    explanation = f"Expected answer: {model}.\n{q.explanation}"
+    return Result(q.id, correct, str(answer), feedback, explanation)
