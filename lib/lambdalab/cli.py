@@ -1,0 +1,96 @@
+"""The ``lambdalab`` command. Each subcommand is a small function here that calls the library; add one by writing
+``_add_<name>(subparsers)`` and listing it in ``COMMANDS``.
+
+    lambdalab grade SUBMISSIONS_DIR --lab lab01 [--out grades.csv] [--feedback-dir DIR] [--timeout 60] [--jobs 2]
+    lambdalab generate [--lab lab01]        write labs/ (student versions) from solutions/
+    lambdalab check-generated [--lab lab01] exit 1 if labs/ is out of date with solutions/
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _grade(args) -> int:
+    from .labs import autograder
+
+    out = args.out or f"grades-{args.lab}.csv"
+    book = autograder.grade(args.submissions, args.lab, out, feedback_dir=args.feedback_dir, timeout=args.timeout,
+                            check_timeout=args.check_timeout, jobs=args.jobs, seed=args.seed,
+                            progress=not args.quiet)
+    print(book.summary())
+    return 0
+
+
+def _add_grade(subparsers) -> None:
+    p = subparsers.add_parser("grade", help="grade a folder of submitted lab notebooks into a CSV gradebook",
+                              description="Run each submitted notebook in a fresh kernel, then every public and "
+                                          "hidden check; write a CSV gradebook and one feedback file per student.")
+    p.add_argument("submissions", help="folder of <student>.ipynb files, or of <student>/ folders")
+    p.add_argument("--lab", required=True, help="lab id, e.g. lab01")
+    p.add_argument("--out", help="CSV gradebook to write (default: grades-<lab>.csv)")
+    p.add_argument("--feedback-dir", help="where the <student>.md feedback files go (default: next to --out)")
+    p.add_argument("--timeout", type=float, default=60, help="seconds one notebook cell may run (default 60)")
+    p.add_argument("--check-timeout", type=float, default=30, help="seconds one check may run (default 30)")
+    p.add_argument("--jobs", type=int, help="submissions graded at once (default: CPU count, at most 4)")
+    p.add_argument("--seed", type=int, help="seed for the hidden checks' inputs (default: random, printed)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_grade)
+
+
+def _generate(args) -> int:
+    from .labs import generate
+
+    for path, changed in generate.generate(args.root, args.lab):
+        print(f"{'wrote    ' if changed else 'unchanged'} {path}")
+    return 0
+
+
+def _add_generate(subparsers) -> None:
+    p = subparsers.add_parser("generate", help="write the student versions in labs/ from solutions/")
+    p.add_argument("--lab", help="only this lab (e.g. lab01); default: every lab")
+    p.add_argument("--root", help="the course folder (default: the one holding solutions/)")
+    p.set_defaults(run=_generate)
+
+
+def _check_generated(args) -> int:
+    from .labs import generate
+
+    stale = generate.stale(args.root, args.lab)
+    for path in stale:
+        print(f"out of date: {path}")
+    if stale:
+        print("Run `lambdalab generate` to rebuild the student versions from solutions/.")
+        return 1
+    print("labs/ is up to date with solutions/.")
+    return 0
+
+
+def _add_check_generated(subparsers) -> None:
+    p = subparsers.add_parser("check-generated", help="exit 1 if labs/ is out of date with solutions/")
+    p.add_argument("--lab", help="only this lab")
+    p.add_argument("--root", help="the course folder (default: the one holding solutions/)")
+    p.set_defaults(run=_check_generated)
+
+
+COMMANDS = [_add_grade, _add_generate, _add_check_generated]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="lambdalab", description="Tools for the DVA-C02 Lambda course.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(subparsers)
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"lambdalab {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
