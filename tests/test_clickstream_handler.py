@@ -8,7 +8,6 @@ from lambdalab import aws, clock
 from lambdalab.runtime import LambdaFunction
 from lambdalab.triggers import connect_kinesis
 from lambdalab.triggers.esm.records import iso
-from lambdalab.triggers.esm.sources import stamp_with_simulated_clock
 
 HANDLER = "lambdalab.handlers.clickstream.handler"
 RBIF = ["ReportBatchItemFailures"]
@@ -17,7 +16,6 @@ RBIF = ["ReportBatchItemFailures"]
 @pytest.fixture
 def env(backend):
     """A 2-shard click stream, the aggregates table, an output bucket, a DLQ, and a function factory."""
-    stamp_with_simulated_clock()
     kinesis = aws.client("kinesis")
     kinesis.create_stream(StreamName="clicks", ShardCount=2)
     hash_keys = [s["HashKeyRange"]["StartingHashKey"] for s in kinesis.list_shards(StreamName="clicks")["Shards"]]

@@ -7,7 +7,6 @@ import pytest
 from lambdalab import aws
 from lambdalab.runtime import LambdaFunction
 from lambdalab.triggers import connect_dynamodb_stream
-from lambdalab.triggers.esm.sources import stamp_with_simulated_clock
 
 HANDLER = "lambdalab.handlers.stream_audit.handler"
 RBIF = ["ReportBatchItemFailures"]
@@ -16,7 +15,6 @@ RBIF = ["ReportBatchItemFailures"]
 @pytest.fixture
 def env(backend):
     """A users table with a stream, the audit table, the verification queue and the audit function."""
-    stamp_with_simulated_clock()
     ddb = aws.client("dynamodb")
     ddb.create_table(TableName="users", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],

@@ -9,7 +9,6 @@ from test_streams_kinesis import check_delivery
 from lambdalab import aws
 from lambdalab.runtime import LambdaFunction
 from lambdalab.triggers import connect_dynamodb_stream
-from lambdalab.triggers.esm.sources import stamp_with_simulated_clock
 
 
 def make_table(name, stream=True, view="NEW_AND_OLD_IMAGES"):
@@ -35,7 +34,6 @@ def stream_records(table_name):
 
 @pytest.fixture
 def make(backend):
-    stamp_with_simulated_clock()
     functions = []
 
     def function(handler, **kwargs):

@@ -8,7 +8,6 @@ import pytest
 from lambdalab import aws, clock
 from lambdalab.runtime import LambdaFunction
 from lambdalab.triggers import connect_kinesis
-from lambdalab.triggers.esm.sources import stamp_with_simulated_clock
 
 RBIF = ["ReportBatchItemFailures"]
 
@@ -67,7 +66,6 @@ def check_delivery(history, written, *, filtered=0):
 @pytest.fixture
 def make(backend):
     """make(handler, **mapping settings) -> (function, mapping-maker); functions are shut down afterwards."""
-    stamp_with_simulated_clock()
     functions = []
 
     def function(handler, **kwargs):

@@ -390,8 +390,8 @@ class LambdaFunction:
     # invocation ------------------------------------------------------------------------------------------------
     def invoke(self, event=None) -> Invocation:
         """Invoke synchronously (RequestResponse) with a JSON-serialisable ``event``; returns an ``Invocation``."""
-        event_json = _event_json(event)
-        return self._invoke_in(*self._acquire(), event_json)
+        payload = _event_json(event)  # refuse bad input before an environment is taken
+        return self._invoke_in(*self._acquire(), payload)
 
     def invoke_concurrently(self, events) -> list[Invocation]:
         """Invoke once per event, all at the same time, each in its own environment; results in event order.
@@ -400,10 +400,10 @@ class LambdaFunction:
         rises, and every extra concurrent invocation needs an environment of its own (a cold start if none is idle).
         """
         payloads = [_event_json(event) for event in events]  # refuse bad input before anything runs
-        if len(payloads) <= 1:
-            return [self._invoke_in(*self._acquire(), payload) for payload in payloads]
         slots = [self._acquire() for _ in payloads]
-        with ThreadPoolExecutor(max_workers=len(payloads)) as pool:
+        if len(payloads) == 1:
+            return [self._invoke_in(*slots[0], payloads[0])]
+        with ThreadPoolExecutor(max_workers=max(1, len(payloads))) as pool:
             return list(pool.map(lambda slot, payload: self._invoke_in(*slot, payload), slots, payloads))
 
     def _invoke_in(self, environment, cold, event_json) -> Invocation:

@@ -21,7 +21,7 @@ from .esm.engine import REPORT_BATCH_ITEM_FAILURES, Engine, Settings
 from .esm.filters import compile_filter
 from .esm.records import DYNAMODB, KINESIS
 from .esm.result import DrainResult
-from .esm.sources import DynamoDBStreamSource, KinesisSource, stamp_with_simulated_clock
+from .esm.sources import DynamoDBStreamSource, KinesisSource
 
 __all__ = ["connect_kinesis", "connect_dynamodb_stream", "StreamMapping"]
 
@@ -256,7 +256,6 @@ class StreamMapping:
     """
 
     def __init__(self, source, function, settings: Settings, keep, destination, options: dict):
-        stamp_with_simulated_clock()
         self.uuid = str(uuid.uuid4())
         self.source = source
         self.function = function

@@ -5,28 +5,10 @@ the mapping is created, so LATEST means "records written after connecting", as o
 """
 from __future__ import annotations
 
-from ... import aws, clock
+from ... import aws
 from .records import DYNAMODB, KINESIS, dynamodb_record, kinesis_record
 
 DYNAMODB_RETENTION_S = 24 * 3600
-
-
-def stamp_with_simulated_clock() -> None:
-    """Make in-process moto stamp new Kinesis and DynamoDB Streams records with ``lambdalab.clock`` time.
-
-    moto uses the wall clock; record age, retention, AT_TIMESTAMP and tumbling windows must follow the simulated
-    clock the course advances, or a record written after ``clock.advance(86400)`` would look a day old.
-    """
-    if not aws.backend().in_process:
-        return
-    import moto.dynamodb.models.table as ddb_table
-    import moto.kinesis.models as kinesis_models
-
-    def utcnow():
-        return clock.now_datetime().replace(tzinfo=None)
-
-    kinesis_models.utcnow = utcnow
-    ddb_table.utcnow = utcnow
 
 
 def _name_from(name_or_arn: str, kind: str) -> str:
