@@ -1,0 +1,242 @@
+"""Lambda's asynchronous invocation, as Amazon S3 and Amazon EventBridge use it.
+
+A service that invokes a function asynchronously hands the event to Lambda's internal queue and moves on. Lambda then:
+
+- invokes the function with the event; on a function error (an exception, a timeout, running out of memory) it
+  retries twice, about 1 minute and then 2 minutes later (waits on ``lambdalab.clock``: they take no real time);
+- after the last failed attempt sends an *invocation record* to the on-failure destination, if one is configured
+  (here: an SQS queue on the backend), and otherwise discards the event;
+- delivers each event at least once, sometimes more: ``duplicates=`` makes that happen on purpose;
+- stops recursive loops: events an invocation causes (an S3 write that triggers the same function) belong to the
+  same *chain*; when a chain reaches its 17th invocation Lambda drops it instead of running it.
+
+How the emulation tells which events an invocation caused: events are delivered one at a time, and the event source
+(``after_each``) collects what appeared while that invocation ran. Lambda does it with metadata the AWS SDK carries
+in the X-Ray trace header. Retries here reuse the event but each attempt gets its own request ID (Lambda keeps one).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from html import escape
+
+from .. import aws, clock
+
+RETRY_DELAYS_S = (60, 120)  # Lambda's back-off between the 1st/2nd and the 2nd/3rd attempts
+LOOP_LIMIT = 16  # invocations of one chain Lambda allows; it drops the next one
+LOOP_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources and "
+                "stopped your function's invocation.")  # RecursiveInvocationException, as the Lambda API words it
+
+log = logging.getLogger("lambdalab.triggers")
+_sequence = itertools.count(1)
+
+
+@dataclass(eq=False)
+class Delivery:
+    """One event's way through the asynchronous queue: each attempt and how it ended."""
+
+    event: dict
+    label: str
+    chain: str  # the chain of invocations this event belongs to
+    depth: int  # 1 for an event from outside; n + 1 for an event that an invocation at depth n caused
+    duplicate: bool = False
+    attempts: list = field(default_factory=list)  # runtime.Invocation objects
+    times: list = field(default_factory=list)  # simulated time (epoch seconds) of each attempt
+    outcome: str = "pending"  # pending | ok | failed | loop-stopped
+    destination_record: dict | None = None  # the invocation record, when it failed or was stopped
+    sent_to_destination: bool = False
+    due: float = 0.0
+    order: int = 0
+
+    @property
+    def retries(self) -> int:
+        return max(0, len(self.attempts) - 1)
+
+
+class AsyncReport:
+    """What ``drain()`` did: the deliveries, every invocation, retries, records sent to the destination, loop stops."""
+
+    def __init__(self, function_name: str, source: str = ""):
+        self.function_name = function_name
+        self.source = source
+        self.deliveries: list[Delivery] = []
+
+    @property
+    def invocations(self) -> list:
+        return [invocation for d in self.deliveries for invocation in d.attempts]
+
+    @property
+    def retries(self) -> int:
+        return sum(d.retries for d in self.deliveries)
+
+    @property
+    def failures(self) -> list[dict]:
+        """Invocation records of events that failed every attempt (sent to the on-failure destination if any)."""
+        return [d.destination_record for d in self.deliveries if d.outcome == "failed"]
+
+    @property
+    def loop_stops(self) -> list[Delivery]:
+        return [d for d in self.deliveries if d.outcome == "loop-stopped"]
+
+    @property
+    def duplicates(self) -> int:
+        return sum(d.duplicate for d in self.deliveries)
+
+    @property
+    def responses(self) -> list:
+        """The function's response for each delivery that succeeded."""
+        return [d.attempts[-1].response for d in self.deliveries if d.outcome == "ok"]
+
+    def summary(self) -> str:
+        parts = [f"{len(self.deliveries)} deliveries", f"{len(self.invocations)} invocations",
+                 f"{self.retries} retries", f"{len(self.failures)} failed"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} duplicate deliveries")
+        if self.loop_stops:
+            parts.append(f"{len(self.loop_stops)} stopped as a recursive loop")
+        return f"{self.source or self.function_name}: " + ", ".join(parts)
+
+    def __repr__(self):
+        lines = [self.summary()]
+        for n, d in enumerate(self.deliveries, 1):
+            lines.append(f"  {n:>3}. {d.label}  [{_outcome_text(d)}]")
+        for d in self.loop_stops[:1]:
+            lines.append(f"  {LOOP_MESSAGE}")
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        start = min((t for d in self.deliveries for t in d.times), default=clock.now())
+        rows = []
+        for n, d in enumerate(self.deliveries, 1):
+            when = ", ".join(f"+{t - start:.0f}s" for t in d.times) or "-"
+            durations = ", ".join(f"{i.duration_ms:.0f} ms" for i in d.attempts) or "-"
+            colour = {"ok": "#1b7f3b", "failed": "#b3261e", "loop-stopped": "#b3261e"}.get(d.outcome, "#555")
+            rows.append(f"<tr><td>{n}</td><td style='text-align:left'>{escape(d.label)}</td><td>{d.depth}</td>"
+                        f"<td>{len(d.attempts)}</td><td>{when}</td><td>{durations}</td>"
+                        f"<td style='color:{colour}'>{escape(_outcome_text(d))}</td></tr>")
+        note = f"<p><b>Lambda:</b> {escape(LOOP_MESSAGE)}</p>" if self.loop_stops else ""
+        return (f"<p><b>{escape(self.summary())}</b></p><table><tr><th>#</th><th>event</th><th>chain depth</th>"
+                f"<th>attempts</th><th>when (simulated)</th><th>duration</th><th>outcome</th></tr>"
+                f"{''.join(rows)}</table>{note}")
+
+
+def _outcome_text(d: Delivery) -> str:
+    text = d.outcome + (" (duplicate)" if d.duplicate else "")
+    if d.outcome == "failed":
+        error = d.attempts[-1].error or {}
+        text += f": {error.get('errorType')}: {error.get('errorMessage', '')[:120]}"
+        text += "; record sent to destination" if d.sent_to_destination else "; discarded"
+    return text
+
+
+class AsyncInvoker:
+    """Lambda's asynchronous-invocation queue for one function.
+
+    ``on_failure``: an SQS queue (name, URL or ARN) that receives the invocation record of an event that failed every
+    attempt. ``max_retries``: 0 to 2 (Lambda's default is 2). ``duplicates``: the chance (0 to 1) that a successful
+    event is delivered a second time, to show why handlers must be idempotent.
+    """
+
+    def __init__(self, function, on_failure: str | None = None, max_retries: int = 2, duplicates: float = 0.0,
+                 seed: int = 0):
+        if max_retries not in (0, 1, 2):
+            raise ValueError(f"max_retries={max_retries!r}: Lambda allows 0, 1 or 2 retries of an asynchronous event.")
+        if not 0.0 <= duplicates <= 1.0:
+            raise ValueError(f"duplicates={duplicates!r} is a probability: a number from 0 to 1.")
+        self.function = function
+        self.max_retries = max_retries
+        self.duplicates = duplicates
+        self.on_failure = _queue_url(on_failure) if on_failure else None
+        self._random = random.Random(seed)
+        self._queue: list[Delivery] = []
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def submit(self, event: dict, label: str = "event", parent: Delivery | None = None) -> Delivery:
+        """Queue ``event``; ``parent`` is the delivery whose invocation caused it (the same chain, one deeper)."""
+        chain, depth = (parent.chain, parent.depth + 1) if parent else (uuid.uuid4().hex, 1)
+        delivery = Delivery(event=event, label=label, chain=chain, depth=depth, due=clock.now(),
+                            order=next(_sequence))
+        self._queue.append(delivery)
+        return delivery
+
+    def run(self, report: AsyncReport, after_each=None) -> AsyncReport:
+        """Deliver everything queued, waiting out retry back-offs on the simulated clock, until the queue is empty.
+
+        ``after_each(delivery)`` is called after every attempt, so the event source can queue what it caused.
+        """
+        while self._queue:
+            ready = min(self._queue, key=lambda d: (d.due, d.order))
+            if ready.due > clock.now():
+                clock.sleep(ready.due - clock.now())
+            self._queue.remove(ready)
+            if ready not in report.deliveries:
+                report.deliveries.append(ready)
+            self._attempt(ready)
+            if after_each is not None:
+                after_each(ready)
+        return report
+
+    def _attempt(self, d: Delivery) -> None:
+        if d.depth > LOOP_LIMIT:
+            d.outcome = "loop-stopped"
+            log.warning("%s (function %s, chain %s, invocation %d)", LOOP_MESSAGE, self.function.name, d.chain[:8],
+                        d.depth)
+            # AWS documents that a dropped event goes to the on-failure destination, not the record's condition
+            # value for it; the emulation names the error Lambda's API reports.
+            d.destination_record = self._send_record(d, "RecursiveInvocationException")
+            return
+        d.times.append(clock.now())
+        invocation = self.function.invoke(d.event)
+        d.attempts.append(invocation)
+        if invocation.ok:
+            d.outcome = "ok"
+            if not d.duplicate and self.duplicates and self._random.random() < self.duplicates:
+                copy = Delivery(event=d.event, label=d.label, chain=d.chain, depth=d.depth, duplicate=True,
+                                due=clock.now(), order=next(_sequence))
+                self._queue.append(copy)
+        elif d.retries < self.max_retries:
+            d.due = clock.now() + RETRY_DELAYS_S[d.retries]
+            self._queue.append(d)
+        else:
+            d.outcome = "failed"
+            d.destination_record = self._send_record(d, "RetriesExhausted")
+
+    def _send_record(self, d: Delivery, condition: str) -> dict:
+        """The invocation record Lambda sends to an on-failure destination (sent to the SQS queue if configured)."""
+        last = d.attempts[-1] if d.attempts else None
+        record = {
+            "version": "1.0",
+            "timestamp": clock.now_datetime().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "requestContext": {
+                "requestId": d.attempts[0].request_id if d.attempts else str(uuid.uuid4()),
+                "functionArn": f"{self.function.arn}:$LATEST",
+                "condition": condition,
+                "approximateInvokeCount": len(d.attempts),
+            },
+            "requestPayload": d.event,
+        }
+        if last is not None:
+            record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+            record["responsePayload"] = last.error
+        if self.on_failure:
+            aws.client("sqs").send_message(QueueUrl=self.on_failure, MessageBody=json.dumps(record))
+            d.sent_to_destination = True
+        return record
+
+
+def _queue_url(queue: str) -> str:
+    """An SQS queue URL from a queue name, URL or ARN; a clear error if the queue does not exist."""
+    name = queue.rsplit(":", 1)[-1] if queue.startswith("arn:") else queue.rstrip("/").rsplit("/", 1)[-1]
+    sqs = aws.client("sqs")
+    try:
+        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except sqs.exceptions.QueueDoesNotExist:
+        raise ValueError(f"The on-failure destination queue {name!r} does not exist. Create it first: "
+                         f"aws.client('sqs').create_queue(QueueName={name!r})") from None
