@@ -102,6 +102,7 @@ def start() -> Backend:
             _server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             _server.start()
             _serve_one_request_at_a_time(_server)
+            _speed_up_moto_server(_server)
             _follow_simulated_clock()
             host, port = _server.get_host_and_port()
             endpoint = f"http://{host}:{port}"
@@ -134,6 +135,17 @@ def _serve_one_request_at_a_time(server) -> None:
             return list(app(environ, start_response))
 
     server._server.app = serialised
+
+
+def _speed_up_moto_server(server) -> None:
+    """Two per-request costs of moto's server that a Lambda handler pays on every S3 or DynamoDB call: it lists its
+    own package folder to route each request (cache it), and it closes the connection after each response (keep it
+    alive with HTTP/1.1, as AWS does). Together about 5 ms of a GET + PUT."""
+    import moto.backends
+
+    modules = frozenset(moto.backends.list_of_moto_modules())
+    moto.backends.list_of_moto_modules = lambda: modules
+    server._server.RequestHandlerClass.protocol_version = "HTTP/1.1"
 
 
 def _follow_simulated_clock() -> None:
