@@ -6,7 +6,7 @@ cheap and a Lambda execution environment that imports ``lambdalab.handlers.*`` p
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["aws", "clock", "runtime", "triggers", "security", "tuning", "quiz", "labs"]
+__all__ = ["aws", "clock", "runtime", "triggers", "handlers", "quiz", "labs", "images"]
 
 
 def __getattr__(name):
