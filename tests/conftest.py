@@ -23,6 +23,23 @@ def backend():
     aws.reset()
 
 
+@pytest.fixture
+def new_function(backend):
+    """new_function(handler, name=..., **settings) -> a LambdaFunction whose environments end with the test."""
+    from lambdalab.runtime import LambdaFunction
+
+    created = []
+
+    def make(handler, name="test-fn", **settings):
+        function = LambdaFunction(name, handler, **settings)
+        created.append(function)
+        return function
+
+    yield make
+    for function in created:
+        function.shutdown()
+
+
 @pytest.fixture(scope="session")
 def root():
     return ROOT

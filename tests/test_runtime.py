@@ -16,17 +16,8 @@ REPORT = re.compile(
 
 
 @pytest.fixture
-def fn(backend):
-    created = []
-
-    def make(handler, **kwargs):
-        f = LambdaFunction(kwargs.pop("name", "test-fn"), handler, **kwargs)
-        created.append(f)
-        return f
-
-    yield make
-    for f in created:
-        f.shutdown()
+def fn(new_function):
+    return new_function
 
 
 def parse(invocation):

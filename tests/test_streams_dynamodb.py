@@ -7,7 +7,6 @@ import pytest
 from test_streams_kinesis import check_delivery
 
 from lambdalab import aws
-from lambdalab.runtime import LambdaFunction
 from lambdalab.triggers import connect_dynamodb_stream
 
 
@@ -33,17 +32,10 @@ def stream_records(table_name):
 
 
 @pytest.fixture
-def make(backend):
-    functions = []
-
-    def function(handler, **kwargs):
-        f = LambdaFunction(kwargs.pop("name", handler), f"stream_handlers.{handler}", **kwargs)
-        functions.append(f)
-        return f
-
-    yield function
-    for f in functions:
-        f.shutdown()
+def make(new_function):
+    """make(handler, **settings): a function running ``stream_handlers.<handler>``, shut down after the test."""
+    return lambda handler, **kwargs: new_function(f"stream_handlers.{handler}", name=kwargs.pop("name", handler),
+                                                  **kwargs)
 
 
 def test_records_have_lambdas_shape_and_keep_order_per_item(make):

@@ -6,7 +6,6 @@ import json
 import pytest
 
 from lambdalab import aws, clock
-from lambdalab.runtime import LambdaFunction
 from lambdalab.triggers import connect_kinesis
 
 RBIF = ["ReportBatchItemFailures"]
@@ -64,18 +63,10 @@ def check_delivery(history, written, *, filtered=0):
 
 
 @pytest.fixture
-def make(backend):
-    """make(handler, **mapping settings) -> (function, mapping-maker); functions are shut down afterwards."""
-    functions = []
-
-    def function(handler, **kwargs):
-        f = LambdaFunction(kwargs.pop("name", handler), f"stream_handlers.{handler}", **kwargs)
-        functions.append(f)
-        return f
-
-    yield function
-    for f in functions:
-        f.shutdown()
+def make(new_function):
+    """make(handler, **settings): a function running ``stream_handlers.<handler>``, shut down after the test."""
+    return lambda handler, **kwargs: new_function(f"stream_handlers.{handler}", name=kwargs.pop("name", handler),
+                                                  **kwargs)
 
 
 def seen(result):

@@ -505,26 +505,16 @@ class LambdaFunction:
         fake_env.tmp, fake_env.log_stream, fake_env.peak_kb = tempfile.gettempdir(), "debug", 0
         variables = {k: v for k, v in self._process_environment(fake_env).items()
                      if k not in ("PATH", "PYTHONPATH", "HOME", "TMPDIR", "PYTHONNOUSERSITE")}
-        saved = {k: os.environ.get(k) for k in variables}
-        context = _worker.LambdaContext.__new__(_worker.LambdaContext)
         buffer = io.StringIO()
-        os.environ.update(variables)
-        try:
-            context.__init__(request_id, int(time.time() * 1000 + self.timeout_s * 1000), self.arn)
+        with temporary_environ(variables), contextlib.redirect_stdout(buffer):
+            context = _worker.LambdaContext(request_id, int(time.time() * 1000 + self.timeout_s * 1000), self.arn)
             started = time.perf_counter()
-            with contextlib.redirect_stdout(buffer):
-                try:
-                    result = handler(json.loads(event_json), context)
-                    error, response_json = None, json.dumps(result)
-                except Exception as exc:
-                    error, response_json = _worker.error_shape(exc, request_id, skip_frames=1), None
+            try:
+                result = handler(json.loads(event_json), context)
+                error, response_json = None, json.dumps(result)
+            except Exception as exc:
+                error, response_json = _worker.error_shape(exc, request_id, skip_frames=1), None
             duration = (time.perf_counter() - started) * 1000
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
         lines = [f"START RequestId: {request_id} Version: $LATEST", *_split(buffer.getvalue())]
         if error:
             lines.append(f"[ERROR] {error['errorType']}: {error['errorMessage']}")
@@ -546,6 +536,21 @@ class LambdaFunction:
         except client.exceptions.ResourceNotFoundException:
             return ""
         return "\n".join(e["message"] for e in events[-limit:])
+
+
+@contextlib.contextmanager
+def temporary_environ(values: dict):
+    """Set environment variables in this process for the duration of the block, then put back what was there."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _split(output: str) -> list[str]:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote_plus
 
 from .. import aws
+from ..runtime import temporary_environ
 from .core import CheckFailed, Context, NotDone, student_error
 
 
@@ -81,21 +82,6 @@ def s3_event(bucket: str, keys: list[str], *, encode_slash: bool = False) -> dic
     return {"Records": records}
 
 
-@contextlib.contextmanager
-def environ(values: dict):
-    """Set environment variables for the duration of the block, then put back what was there."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 class _Capture(logging.Handler):
     def __init__(self, sink):
         super().__init__(logging.DEBUG)
@@ -151,7 +137,7 @@ def call_handler(ctx: Context, name: str, event: dict, env: dict) -> tuple[objec
     if not b.in_process:  # the handler's own boto3 clients must find the backend (and its credentials) by themselves
         variables.update(aws.worker_environment())
     shown = f"{name}(event with {len(event.get('Records', []))} record(s), context)"
-    with environ(variables), captured_output() as logs:
+    with temporary_environ(variables), captured_output() as logs:
         response = ctx.call_as(shown, name, event, LocalContext())
     return response, logs.getvalue()
 
