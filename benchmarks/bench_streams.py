@@ -15,7 +15,6 @@ import time
 from lambdalab import aws
 from lambdalab.runtime import LambdaFunction, flush_logs
 from lambdalab.triggers import connect_kinesis
-from lambdalab.triggers.esm.sources import stamp_with_simulated_clock
 
 RECORDS, SHARDS, BATCH_SIZE, RUNS, TARGET = 10_000, 4, 100, 3, 0.5
 STREAM = "bench-clicks"
@@ -64,7 +63,6 @@ def mapping_seconds(function) -> tuple[float, object]:
 
 def main() -> int:
     aws.start()
-    stamp_with_simulated_clock()
     kinesis = aws.client("kinesis")
     fill_stream(kinesis)
     function = LambdaFunction("bench-noop", noop)
