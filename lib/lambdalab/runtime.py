@@ -173,7 +173,8 @@ class _LogShipper:
                                         logEvents=events[start:start + 5000])
 
     def forget(self) -> None:
-        with self._lock:
+        """Drop what is pending (the backend is being wiped); waits for a delivery in flight to finish first."""
+        with self._sending, self._lock:
             self._pending.clear()
             self._known.clear()
 
