@@ -32,6 +32,19 @@ def test_links_between_notebooks_resolve(path):
         assert re.match(r"^(\.\./(labs|solutions)/)?(\d\d_|lab\d\d_)[a-z0-9_]+\.ipynb$", target), target
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_has_the_course_shape(path):
+    """NOTEBOOK-STYLE.md: title, objectives, setup, ..., Summary, then the section's checkpoint as the last cell."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    text = ["".join(c["source"]) for c in nb["cells"]]
+    assert text[0].startswith(f"# {path.name[:2]}"), "the first cell is the title, starting with the number"
+    assert "Next" in "\n".join(text[:2]) or path.name.startswith("08"), "a navigation line near the top"
+    headings = [t.splitlines()[0] for t in text if t.startswith("## ")]
+    assert "## Objectives" in headings and "## Setup" in headings
+    assert headings[-2:] == ["## Summary", "## Checkpoint"]
+    assert "quiz.checkpoint(" in text[-1] and nb["cells"][-1]["cell_type"] == "code"
+
+
 def test_notebook_00_runs_twice_and_shows_a_report_line():
     nb = run_notebook(ROOT / "notebooks" / "00_start_here.ipynb")
     text = outputs_text(nb)
