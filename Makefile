@@ -6,8 +6,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab test install lock bench students clean
 
+# Jupyter refuses to run as root unless told; containers and cloud workstations often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
