@@ -70,3 +70,23 @@ def echo(event, context):
 
 
 not_a_function = 42
+
+
+def exits(event, context):
+    import sys
+
+    sys.exit(event.get("code", 0))
+
+
+def crashes(event, context):
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def shouts(event, context):
+    print("x" * event["bytes"])
+    for i in range(event.get("lines", 0)):
+        print(f"line {i} " + "y" * 200)
+    return "done"

@@ -276,3 +276,37 @@ def test_init_errors_are_reported_like_lambda(fn):
 def test_payload_limit(fn):
     with pytest.raises(ValueError, match="6 MB"):
         fn("runtime_handlers.echo").invoke({"blob": "x" * (6 * 1024 * 1024)})
+
+
+def test_a_handler_that_ends_its_process_is_reported_like_lambda(fn):
+    f = fn("runtime_handlers.exits")
+    inv = f.invoke({"code": 3})
+    assert inv.status == "error" and inv.error["errorType"] == "Runtime.ExitError"
+    assert inv.error["errorMessage"].endswith("Runtime exited with error: exit status 3")
+    assert parse(inv)["etype"] == "Runtime.ExitError" and f.environments == 0
+    crash = fn("runtime_handlers.crashes", name="crash-fn").invoke({})
+    assert crash.status == "killed"
+    assert crash.error["errorMessage"].endswith("Runtime exited with error: signal: segmentation fault")
+
+
+def test_logs_respect_cloudwatch_limits(fn):
+    """A 300 KB line is cut to CloudWatch's 256 KB event limit; 12,000 lines go in several PutLogEvents calls."""
+    f = fn("runtime_handlers.shouts", name="loud-fn")
+    calls = []
+    logs = aws.client("logs")
+    event_name = "before-parameter-build.cloudwatch-logs.PutLogEvents"
+
+    def spy(params, **_):
+        calls.append(params)
+
+    logs.meta.events.register(event_name, spy)
+    try:
+        assert f.invoke({"bytes": 300 * 1024, "lines": 12_000}).ok
+        flush_logs()
+    finally:
+        logs.meta.events.unregister(event_name, spy)
+    events = [e for call in calls for e in call["logEvents"]]
+    assert max(len(e["message"].encode()) for e in events) == 256 * 1024 - 26
+    assert len(calls) >= 3 and all(len(c["logEvents"]) <= 10_000 for c in calls)
+    assert all(sum(len(e["message"].encode()) + 26 for e in c["logEvents"]) <= 1_048_576 for c in calls)
+    assert len(events) == 1 + 1 + 12_000 + 2  # START, the long line, the 12,000 lines, END and REPORT

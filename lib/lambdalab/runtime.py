@@ -53,6 +53,8 @@ RESERVED_VARIABLES = frozenset({
 })
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_SIGNAL_WORDS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
+                 signal.SIGTERM: "terminated"}  # as Lambda's Go runtime manager writes them
 _POLL_S = 0.005  # how often a running invocation's memory and deadline are checked
 
 
@@ -75,7 +77,7 @@ class Invocation:
     max_memory_used_mb: int | None = None
     init_duration_ms: float | None = None
     cold_start: bool = False
-    status: str = "ok"  # ok | error | timeout | killed
+    status: str = "ok"  # ok | error | timeout | killed (by a signal: over its memory size, or a crash)
     report: str = field(default="", repr=False)
 
     @property
@@ -125,6 +127,8 @@ class _LogShipper:
     ``aws.client("logs")``, and a moment after the last invocation for readers elsewhere."""
 
     DELAY_S = 0.5
+    EVENT_LIMIT = 256 * 1024 - 26  # bytes of one log event's message (CloudWatch Logs counts 26 more per event)
+    BATCH_BYTES, BATCH_EVENTS = 1_048_576, 10_000  # one PutLogEvents call
 
     def __init__(self):
         self._lock = threading.Lock()  # guards _pending and _timer
@@ -137,7 +141,7 @@ class _LogShipper:
         now = int(time.time() * 1000)
         with self._lock:
             self._pending.setdefault((group, stream), []).extend(
-                {"timestamp": now, "message": line} for line in lines)
+                {"timestamp": now, "message": _truncate(line, self.EVENT_LIMIT)} for line in lines)
             if self._timer is None:
                 self._timer = threading.Timer(self.DELAY_S, self._flush_quietly)
                 self._timer.daemon = True
@@ -168,9 +172,21 @@ class _LogShipper:
                     with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
                         logs.create_log_stream(logGroupName=group, logStreamName=stream)
                     self._known.add((group, stream))
-                for start in range(0, len(events), 5000):
-                    logs.put_log_events(logGroupName=group, logStreamName=stream,
-                                        logEvents=events[start:start + 5000])
+                for batch in self._batches(events):
+                    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+
+    def _batches(self, events):
+        """Split events into PutLogEvents calls within CloudWatch's limits (1 MB and 10,000 events a call)."""
+        batch, size = [], 0
+        for event in events:
+            cost = len(event["message"].encode()) + 26
+            if batch and (size + cost > self.BATCH_BYTES or len(batch) == self.BATCH_EVENTS):
+                yield batch
+                batch, size = [], 0
+            batch.append(event)
+            size += cost
+        if batch:
+            yield batch
 
     def forget(self) -> None:
         """Drop what is pending (the backend is being wiped); waits for a delivery in flight to finish first."""
@@ -190,6 +206,12 @@ def flush_logs() -> None:
 
 
 # --- execution environments --------------------------------------------------------------------------------------
+
+def _truncate(line: str, limit: int) -> str:
+    """A log line cut to ``limit`` UTF-8 bytes, as CloudWatch Logs keeps at most 256 KB of one event."""
+    data = line.encode()
+    return line if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
+
 
 def _peak_kb_of(pid: int) -> int | None:
     try:
@@ -264,7 +286,7 @@ class _ExecutionEnvironment:
             ready, _, _ = select.select([stdout], [], [], min(_POLL_S, remaining))
             if ready:
                 reply = _worker.receive(stdout)
-                return (reply, "ok") if reply is not None else (None, "killed")
+                return (reply, "ok") if reply is not None else (None, "exited")
             if limit_kb is not None:
                 peak = _peak_kb_of(self.process.pid)
                 if peak is not None:
@@ -273,7 +295,7 @@ class _ExecutionEnvironment:
                         self.process.kill()
                         return None, "killed"
             if self.process.poll() is not None:
-                return None, "killed"
+                return None, "exited"
 
     def _read_output(self) -> str:
         return self._log.read().decode("utf-8", errors="replace")
@@ -461,10 +483,16 @@ class LambdaFunction:
             return self._finish(environment, request_id, lines, None, error, "timeout", self.timeout_s * 1000,
                                 init_ms, report_status="timeout"), False
         duration = reply["duration_ms"] if reply else environment.elapsed_ms
-        message = "Runtime exited with error: signal: killed"
+        if status == "exited":  # the handler ended the process itself (sys.exit, os._exit, a crash)
+            code = environment.process.wait()
+            status = "killed" if code < 0 else "error"
+            how = f"signal: {_SIGNAL_WORDS.get(-code, signal.Signals(-code).name)}" if code < 0 else f"exit status {code}"
+        else:
+            how = "signal: killed"  # over its memory size
+        message = f"Runtime exited with error: {how}"
         lines.append(f"RequestId: {request_id} Error: {message}")
         error = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {message}"}
-        return self._finish(environment, request_id, lines, None, error, "killed", duration, init_ms,
+        return self._finish(environment, request_id, lines, None, error, status, duration, init_ms,
                             report_status="error", error_type="Runtime.ExitError"), False
 
     def _finish(self, environment, request_id, lines, response_json, error, status, duration_ms, init_ms,
