@@ -8,7 +8,7 @@ import pytest
 from lambdalab import cli
 from lambdalab.labs import autograder, lab01, synthetic
 
-pytestmark = pytest.mark.xdist_group("autograder")  # one pytest-xdist worker grades the class once
+pytestmark = pytest.mark.xdist_group("autograder")  # with `--dist loadfile` (make test) one worker grades once
 LAB = lab01.LAB
 HARD_CODED = 'def decode_key(raw_key):\n    return "my vacation photo (1).jpg"'
 EXPECTED = {  # student: (points, submission status)
@@ -27,7 +27,7 @@ EXPECTED = {  # student: (points, submission status)
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # built once per worker even if other modules run in between
 def graded(root, tmp_path_factory):
     master = root / "solutions" / "lab01_thumbnail.ipynb"
     folder = tmp_path_factory.mktemp("submissions")

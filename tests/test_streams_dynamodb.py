@@ -2,6 +2,7 @@
 stream lacks in part), order per item, the same failure rules as Kinesis with DDBStreamBatchInfo, filters on the
 record, and the errors a learner meets first."""
 import json
+from datetime import datetime, timezone
 
 import pytest
 from test_streams_kinesis import check_delivery
@@ -94,6 +95,10 @@ def test_bisect_and_destination_report_ddb_stream_batch_info(make):
     info = body["DDBStreamBatchInfo"]
     assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (poison_seq, poison_seq, 1)
     assert info["streamArn"].startswith("arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/")
+    # DynamoDB Streams stamps records to the second: Lambda's example reads "2019-11-14T00:13:19Z" (no millis)
+    stamp = gone.records[0].event["dynamodb"]["ApproximateCreationDateTime"]
+    expected = datetime.fromtimestamp(stamp, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert info["approximateArrivalOfFirstRecord"] == info["approximateArrivalOfLastRecord"] == expected
     assert "KinesisBatchInfo" not in body and body["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert result.processed == 7
     check_delivery(result, stream_records("orders"))

@@ -2,6 +2,7 @@
 (partial batch responses), record and failure-message shapes, checkpoints past filtered records, the 6 MB cap,
 FilterCriteria compilation, and the retry back-off."""
 import base64
+import hashlib
 import json
 import math
 from datetime import datetime, timezone
@@ -140,7 +141,7 @@ def test_sequence_numbers_compare_as_numbers():
 def test_dynamodb_record_matches_lambdas_shape():
     raw = {"eventID": "e1", "eventName": "MODIFY", "eventVersion": "1.0", "eventSource": "aws:dynamodb",
            "awsRegion": "us-east-1",
-           "dynamodb": {"ApproximateCreationDateTime": datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+           "dynamodb": {"ApproximateCreationDateTime": datetime(2024, 1, 2, 3, 4, 5, 791000, tzinfo=timezone.utc),
                         "Keys": {"id": {"S": "a"}}, "NewImage": {"id": {"S": "a"}, "b": {"B": b"\x00\x01"},
                                                                   "s": {"BS": [b"x"]}},
                         "OldImage": {"id": {"S": "a"}}, "SequenceNumber": "1100000000017454423010",
@@ -149,6 +150,7 @@ def test_dynamodb_record_matches_lambdas_shape():
     assert r.event["eventVersion"] == "1.1"
     assert r.event["eventSourceARN"] == "arn:aws:dynamodb:us-east-1:1:table/t/stream/x"
     assert r.event["dynamodb"]["ApproximateCreationDateTime"] == 1704164645
+    assert r.arrival == 1704164645  # what Lambda knows of the arrival: whole seconds, as in the event
     assert r.event["dynamodb"]["NewImage"]["b"] == {"B": "AAE="} and r.event["dynamodb"]["NewImage"]["s"] == {
         "BS": ["eA=="]}
     assert list(r.event["dynamodb"]) == ["ApproximateCreationDateTime", "Keys", "NewImage", "OldImage",
@@ -157,8 +159,13 @@ def test_dynamodb_record_matches_lambdas_shape():
     json.dumps(r.event)
 
 
-@pytest.mark.parametrize("kind,info", [(KINESIS, "KinesisBatchInfo"), (DYNAMODB, "DDBStreamBatchInfo")])
-def test_failure_message_names_the_discarded_range(kind, info):
+@pytest.mark.parametrize("kind,info,first,last", [
+    # Lambda's documented invocation records: Kinesis arrivals keep milliseconds ("2019-11-14T00:38:04.835Z"),
+    # DynamoDB Streams ones are whole seconds ("2019-11-14T00:13:19Z"), as the stream stamps its records
+    (KINESIS, "KinesisBatchInfo", "2019-11-14T00:13:49.964Z", "2019-11-14T00:13:50.500Z"),
+    (DYNAMODB, "DDBStreamBatchInfo", "2019-11-14T00:13:49Z", "2019-11-14T00:13:50Z"),
+])
+def test_failure_message_names_the_discarded_range(kind, info, first, last):
     batch = [krecord(7, arrival=1573690429.964), krecord(8, arrival=1573690430.5)]
     m = failure_message(kind, function_arn="arn:fn", stream_arn=ARN, shard_id="shardId-000000000001",
                         records=batch, condition="RetryAttemptsExhausted", invoke_count=3, request_id="r-1",
@@ -168,8 +175,8 @@ def test_failure_message_names_the_discarded_range(kind, info):
                  "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
                  "version": "1.0", "timestamp": "2019-11-14T00:15:29.717Z",
                  info: {"shardId": "shardId-000000000001", "startSequenceNumber": "7", "endSequenceNumber": "8",
-                        "approximateArrivalOfFirstRecord": "2019-11-14T00:13:49.964Z",
-                        "approximateArrivalOfLastRecord": "2019-11-14T00:13:50.500Z", "batchSize": 2,
+                        "approximateArrivalOfFirstRecord": first,
+                        "approximateArrivalOfLastRecord": last, "batchSize": 2,
                         "streamArn": ARN}}
 
 
@@ -225,10 +232,28 @@ def test_record_age_limit_is_the_smaller_of_maximum_record_age_and_retention():
 
 # --- filters -----------------------------------------------------------------------------------------------------
 
-def test_kinesis_filters_match_json_data_and_plain_text():
-    keep = compile_filter([{"data": {"n": [{"numeric": [">", 5]}]}}, {"data": [{"prefix": "ERROR"}]}], KINESIS)
+def test_kinesis_filters_match_json_data_and_drop_records_whose_data_is_not_json():
+    """Lambda: non-JSON data + a JSON pattern for data -> the record is dropped; a data pattern that is not a JSON
+    object is refused when the mapping is created ("Properly filtering Kinesis and DynamoDB messages")."""
+    keep = compile_filter([{"data": {"n": [{"numeric": [">", 5]}]}}, {"data": {"level": ["ERROR"]}}], KINESIS)
     assert keep(krecord(1, b'{"n": 6}')) and not keep(krecord(2, b'{"n": 5}'))
-    assert keep(krecord(3, b"ERROR disk full")) and not keep(krecord(4, b"INFO ok"))
+    assert keep(krecord(3, b'{"level": "ERROR"}'))
+    assert not keep(krecord(4, b"ERROR disk full")) and not keep(krecord(5, b"\xff\xfe binary"))
+    with pytest.raises(ValueError, match="must be a JSON object naming fields"):
+        compile_filter({"data": [{"prefix": "ERROR"}]}, KINESIS)
+    with pytest.raises(ValueError, match="'dynamodb' must be a JSON object"):
+        compile_filter({"dynamodb": ["x"]}, DYNAMODB)
+
+
+def test_an_empty_filter_list_means_no_filter():
+    """``{"Filters": []}`` removes filtering (as UpdateEventSourceMapping does); it must not drop every record."""
+    assert compile_filter({"Filters": []}, KINESIS) is None
+    assert compile_filter({"Filters": []}, DYNAMODB) is None
+    fn = FakeFunction(lambda e: None)
+    recs = [krecord(i) for i in (1, 2, 3)]
+    keep = compile_filter({"Filters": []}, KINESIS)
+    result = Engine(FakeSource({"shardId-000000000000": [recs]}), fn, Settings(), keep=keep).drain()
+    assert (result.processed, result.filtered) == (3, 0)
 
 
 def test_filter_criteria_are_validated():
@@ -240,6 +265,8 @@ def test_filter_criteria_are_validated():
         compile_filter({"data": {"a": "not-a-list"}}, KINESIS)
     with pytest.raises(ValueError, match="Filters"):
         compile_filter({"Filters": [{"pattern": "{}"}]}, KINESIS)
+    with pytest.raises(ValueError, match="is not valid JSON .* e.g."):  # not a bare JSONDecodeError
+        compile_filter({"Filters": [{"Pattern": "{data: {type: [click]}}"}]}, KINESIS)
     assert compile_filter(None, KINESIS) is None
 
 
@@ -284,3 +311,40 @@ def test_a_window_state_over_1_mb_ends_the_window_early_and_it_goes_on_with_fres
     assert flags == [(2, False, False), (0, True, True), (2, False, False), (0, True, False)]
     assert fn.events[2]["state"] == {} and fn.events[2]["window"] == fn.events[0]["window"]
     assert [w.terminated_early for w in result.windows] == [True, False]
+
+
+def test_a_blocked_sub_sequence_does_not_hold_back_the_other_partition_keys():
+    """ParallelizationFactor keeps order per partition key: while one key's batch keeps failing, the shard's other
+    keys (another sub-sequence) are still read and processed, even when they sit behind a long backlog."""
+    def lane_of(key):
+        return int.from_bytes(hashlib.md5(key.encode()).digest()[:8], "big") % 2
+
+    stuck = next(k for k in (f"a{i}" for i in range(100)) if lane_of(k) == 0)
+    free = next(k for k in (f"b{i}" for i in range(100)) if lane_of(k) == 1)
+    first_page = [krecord(1, b"POISON", key=stuck)] + [krecord(i, b"ok", key=stuck) for i in range(2, 11)]
+    second_page = [krecord(i, b"ok", key=free) for i in range(11, 14)]
+
+    def handler(event):
+        if any(base64.b64decode(r["kinesis"]["data"]) == b"POISON" for r in event["Records"]):
+            raise ValueError("poison")
+
+    source = FakeSource({"shardId-000000000000": [first_page, second_page]})
+    result = Engine(source, FakeFunction(handler), Settings(batch_size=2, parallelization_factor=2)).drain(
+        block_after=3)
+    assert set(result.blocked) == {"shardId-000000000000#0"}
+    assert result.checkpoints == {"shardId-000000000000#0": None, "shardId-000000000000#1": "13"}
+    assert result.processed == 3
+
+
+def test_the_tumbling_window_state_counts_towards_the_6_mb_payload():
+    start = math.floor(clock.now() / 300) * 300 + 1
+    big = [krecord(i, data=b"x" * 1_000_000, arrival=start) for i in range(1, 13)]  # ~1.33 MB each in base64
+
+    def handler(event):  # carries ~0.99 MB of state (under the 1 MB limit) from one invocation to the next
+        return {"state": {"blob": "s" * 990_000}}
+
+    fn = FakeFunction(handler)
+    result = Engine(FakeSource({"shardId-000000000000": [big]}), fn,
+                    Settings(batch_size=100, tumbling_window_s=300)).drain()
+    assert result.processed == 12
+    assert max(len(json.dumps(event)) for event in fn.events) <= engine.PAYLOAD_LIMIT_BYTES

@@ -293,12 +293,13 @@ def test_filter_criteria_drop_records_before_the_function(make):
     s = Stream("filtered")
     kinds = ["click", "view", "click", "purchase", "view", "click", "view"]
     s.put(*[json.dumps({"type": k, "n": i}).encode() for i, k in enumerate(kinds)])
+    s.put(b"click")  # not JSON: with a pattern on data, Lambda drops it
     pattern = {"data": {"type": ["click", "purchase"]}}
     result = connect_kinesis("filtered", make("echo"), batch_size=2,
                              FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]}).drain()
     assert seen(result) == {"shardId-000000000000": ["1", "3", "4", "6"]}
-    assert result.filtered == 3 and result.checkpoints["shardId-000000000000"] == "7"  # past the filtered tail
-    check_delivery(result, s.written, filtered=3)
+    assert result.filtered == 4 and result.checkpoints["shardId-000000000000"] == "8"  # past the filtered tail
+    check_delivery(result, s.written, filtered=4)
 
 
 def test_tumbling_windows_carry_state_and_end_with_a_final_invocation(make):
@@ -398,6 +399,9 @@ def test_lambda_names_are_accepted_and_described(make):
         500, 2, 3, "Disabled")
     assert d["DestinationConfig"] == {"OnFailure": {"Destination": arn}} and d["EventSourceArn"] == s.arn
     assert d["FunctionArn"] == f.arn and d["FunctionResponseTypes"] == RBIF
+    plain = connect_kinesis("named", f, DestinationConfig={"OnFailure": {}})  # Lambda's "no destination"
+    assert plain.engine.deliver is None and connect_kinesis("named", f, DestinationConfig={}).engine.deliver is None
+    assert connect_kinesis("named", f, DestinationConfig=plain.describe()["DestinationConfig"]).engine.deliver is None
     with pytest.raises(TypeError, match="same setting"):
         connect_kinesis("named", f, batch_size=10, BatchSize=20)
     with pytest.raises(TypeError, match="not an event source mapping setting"):

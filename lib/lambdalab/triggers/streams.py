@@ -113,7 +113,9 @@ def _options(given: dict, lambda_names: dict) -> dict:
 
 
 def _destination_from_config(config):
-    if config is None:
+    """``{"OnFailure": {"Destination": arn}}`` -> arn. ``{}`` and ``{"OnFailure": {}}`` mean no destination, as in
+    Lambda (and as ``describe()`` shows a mapping without one)."""
+    if config is None or config == {} or config == {"OnFailure": {}}:
         return None
     try:
         return config["OnFailure"]["Destination"]

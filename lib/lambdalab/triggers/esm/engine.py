@@ -182,10 +182,14 @@ class Engine:
         return lanes[int.from_bytes(hashlib.md5(record.key.encode()).digest()[:8], "big") % len(lanes)]
 
     def _read(self, caught_up: dict, result: DrainResult) -> None:
-        """Read a page from every shard that is not caught up and has fewer records buffered than one round uses."""
+        """Read a page from every shard that is not caught up and has a lane (not blocked) short of a full batch.
+
+        A blocked lane does not hold back the others: with ParallelizationFactor > 1 the other partition keys of the
+        shard keep flowing while one sub-sequence waits on its failing batch."""
         now = clock.now()
+        size = self.settings.batch_size
         for shard, lanes in self.lanes.items():
-            if caught_up[shard] or sum(len(lane.pending) for lane in lanes) >= self.settings.batch_size * len(lanes):
+            if caught_up[shard] or not any(len(lane.pending) < size for lane in lanes if not lane.blocked):
                 continue
             records, caught_up[shard] = self.source.read(shard)
             result.records_read += len(records)
@@ -209,7 +213,11 @@ class Engine:
         """How many pending records the next batch takes, and whether it is complete (full, 6 MB, window edge)."""
         s = self.settings
         size, count = EVENT_OVERHEAD_BYTES, 0
-        window = self._window_of(lane.pending[0]) if s.tumbling_window_s else None
+        window = None
+        if s.tumbling_window_s:  # the state (up to 1 MB) travels in the same 6 MB payload
+            window = self._window_of(lane.pending[0])
+            if lane.state:
+                size += len(json.dumps(lane.state))
         for record in lane.pending:
             if count == s.batch_size:
                 return count, True

@@ -97,7 +97,9 @@ def _jsonable(value):
 def dynamodb_record(raw: dict, shard_id: str, stream_arn: str, region: str) -> Record:
     """A DynamoDB Streams record as Lambda delivers it: eventVersion 1.1, eventSourceARN added, images as JSON."""
     ddb = raw["dynamodb"]
-    arrival = _epoch(ddb["ApproximateCreationDateTime"])
+    # DynamoDB Streams stamps records to the second, and that is all Lambda knows of their arrival (age, windows,
+    # and the on-failure message's approximateArrivalOf... all use it)
+    arrival = float(int(_epoch(ddb["ApproximateCreationDateTime"])))
     body = {}
     for name in _DDB_FIELDS:
         if name in ddb:
@@ -129,13 +131,17 @@ def failure_message(source_kind: str, *, function_arn: str, stream_arn: str, sha
                     condition: str, invoke_count: int, request_id: str | None, function_error: bool,
                     now: float) -> dict:
     """The metadata Lambda sends to an on-failure destination for a discarded batch (records themselves are not
-    included: read them from the stream with the sequence range while they are retained)."""
+    included: read them from the stream with the sequence range while they are retained).
+
+    Arrival times keep milliseconds for Kinesis (``2019-11-14T00:38:04.835Z``) but not for DynamoDB Streams, whose
+    records are stamped to the second (``2019-11-14T00:13:19Z``), as in Lambda's documented examples."""
+    millis = source_kind == KINESIS
     info = {
         "shardId": shard_id,
         "startSequenceNumber": records[0].sequence_number,
         "endSequenceNumber": records[-1].sequence_number,
-        "approximateArrivalOfFirstRecord": iso(records[0].arrival),
-        "approximateArrivalOfLastRecord": iso(records[-1].arrival),
+        "approximateArrivalOfFirstRecord": iso(records[0].arrival, millis=millis),
+        "approximateArrivalOfLastRecord": iso(records[-1].arrival, millis=millis),
         "batchSize": len(records),
         "streamArn": stream_arn,
     }
