@@ -228,3 +228,17 @@ def test_progress_figure_empty_and_with_answers(own_progress):
     assert left.get_title() == "Per notebook section" and left.get_xlabel()
     assert right.get_title() == "Per exam domain" and right.get_ylabel() and right.get_xlabel()
     assert quiz.show_progress() is not None  # outside Jupyter the figure is returned
+
+
+def test_checkpoint_options_are_shuffled_stably_so_position_gives_nothing_away():
+    from lambdalab.quiz.bank import load_bank
+    from lambdalab.quiz.widgets import QuestionCard, display_order
+
+    bank = load_bank()
+    choice = [q for q in bank if q.is_choice]
+    first_is_key = sum(display_order(q)[0] in q.answer for q in choice if q.type == "single")
+    singles = sum(q.type == "single" for q in choice)
+    assert first_is_key < singles * 0.5, "the key must not sit in the first position most of the time"
+    q = next(q for q in choice if q.type == "single")
+    shown = [value for _, value in QuestionCard(q).input.options]
+    assert shown == display_order(q) == display_order(q) and sorted(shown) == sorted(q.options)

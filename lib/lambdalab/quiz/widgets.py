@@ -6,6 +6,7 @@ an answer key before the learner has answered.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from html import escape
 
@@ -34,6 +35,14 @@ def option_label(text: str) -> str:
     return " ".join(text.replace("`", "").split())
 
 
+def display_order(q: Question) -> list[str]:
+    """The option letters in the order a checkpoint shows them: shuffled, but the same for a question every time.
+
+    The bank lists the key first for easy review; shown in that order, "always pick the first" would score 100%.
+    """
+    return sorted(q.options, key=lambda k: hashlib.sha256(f"{q.id}/{k}".encode()).hexdigest())
+
+
 def md_html(text: str) -> str:
     """Escape, then render ```fenced``` blocks as <pre> and `inline code` as <code>."""
     out = []
@@ -58,7 +67,7 @@ def explanation_html(q: Question, only=None, source=True) -> str:
     if q.type == "text":
         body = (f"<p><b>Expected answer:</b> {escape(q.accepted[0])}</p><p>{md_html(q.explanation)}</p>")
     else:
-        keys = [k for k in q.options if only is None or k in only]
+        keys = [k for k in display_order(q) if only is None or k in only]
         items = "".join(
             f"<li><b>{escape(option_label(q.options[k]))}</b><br>"
             f"<span class='{'lambdalab-ok' if k in q.answer else 'lambdalab-no'}'>"
@@ -88,11 +97,11 @@ class QuestionCard:
         self.question, self.mode, self.store, self.on_check = q, mode, store, on_check
         self.attempts, self.result = 0, None
         if q.type == "single":
-            self.input = w.RadioButtons(options=[(option_label(t), k) for k, t in q.options.items()], value=None,
-                                        layout=w.Layout(width="auto"))
+            self.input = w.RadioButtons(options=[(option_label(q.options[k]), k) for k in display_order(q)],
+                                        value=None, layout=w.Layout(width="auto"))
         elif q.type == "multiple":
-            self.boxes = {k: w.Checkbox(value=False, description=option_label(t), indent=False,
-                                        layout=w.Layout(width="auto")) for k, t in q.options.items()}
+            self.boxes = {k: w.Checkbox(value=False, description=option_label(q.options[k]), indent=False,
+                                        layout=w.Layout(width="auto")) for k in display_order(q)}
             self.input = w.VBox(list(self.boxes.values()))
         else:
             self.input = w.Text(placeholder="Type your answer, then press Check", layout=w.Layout(width="70%"))
