@@ -115,7 +115,8 @@ def report_line(request_id, duration_ms, billed_ms, memory_mb, max_used_mb, init
 
 
 def billed_duration(duration_ms: float, init_ms: float | None = None) -> int:
-    """Billed Duration: rounded up to the next 1 ms; on a cold start the INIT phase is billed too (since Aug 2025)."""
+    """Billed Duration: rounded up to the next 1 ms; on a cold start the INIT phase is billed too (since Aug 2025 for
+    on-demand .zip functions on managed runtimes, such as the course's Python functions)."""
     total = round(duration_ms, 2) + (round(init_ms, 2) if init_ms else 0.0)
     return max(1, math.ceil(round(total, 2)))
 

@@ -5,7 +5,8 @@
     result = mapping.drain()   # poll every shard until nothing is pending; returns what happened
     result.plot()              # a per-shard timeline of batches, retries and failures
 
-Settings use Lambda's defaults and ranges. Lambda's own names work too, so you can copy from the API reference:
+Settings use Lambda's defaults and ranges (StartingPosition, which AWS requires you to give, defaults to
+TRIM_HORIZON here). Lambda's own names work too, so you can copy from the API reference:
 ``connect_kinesis("clicks", f, BatchSize=500, FunctionResponseTypes=["ReportBatchItemFailures"])``.
 The poller itself lives in ``lambdalab.triggers.esm``.
 """
@@ -66,7 +67,8 @@ def connect_kinesis(stream_name, function, starting_position="TRIM_HORIZON", bat
                     **lambda_names) -> "StreamMapping":
     """Map a Kinesis data stream (name or ARN) to ``function`` (a ``lambdalab.runtime.LambdaFunction``).
 
-    ``on_failure`` is an SQS queue (URL or ARN) or SNS topic ARN for the metadata of discarded batches;
+    ``on_failure`` is an SQS queue (URL or ARN) or SNS topic ARN for the metadata of discarded batches (AWS also
+    accepts an S3 bucket, which gets the whole invocation record; not emulated here);
     ``function_response_types=["ReportBatchItemFailures"]`` turns on partial batch responses; ``filter_criteria``
     takes ``{"Filters": [{"Pattern": ...}]}`` or a pattern dict; ``starting_position_timestamp`` (epoch seconds or
     a datetime) goes with ``AT_TIMESTAMP``. Everything else is named as in Lambda, in seconds.
