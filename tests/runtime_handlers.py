@@ -7,6 +7,9 @@ import time
 INIT_COUNT = 0
 INIT_COUNT += 1  # module-level code: runs once per execution environment
 CALLS = 0
+if os.environ.get("INIT_HOG_MB"):  # module-level code over the memory size, like loading a big model at import
+    _BLOCK = bytearray(int(os.environ["INIT_HOG_MB"]) * 1024 * 1024)
+    _BLOCK[::4096] = b"x" * len(_BLOCK[::4096])
 
 
 def counter(event, context):
@@ -90,3 +93,25 @@ def shouts(event, context):
     for i in range(event.get("lines", 0)):
         print(f"line {i} " + "y" * 200)
     return "done"
+
+
+def hog_then_sleep(event, context):
+    hog(event, context)
+    time.sleep(event.get("seconds", 0))
+    return {"allocated_mb": event["mb"]}
+
+
+def spawn_then_exit(event, context):
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"])
+    with open(event["pid_file"], "w") as f:
+        f.write(str(child.pid))
+    os._exit(3)
+
+
+def exit_soon_after_returning(event, context):
+    import threading
+
+    threading.Timer(0.05, os._exit, (0,)).start()  # a background thread ends the environment while it is idle
+    return "ok"

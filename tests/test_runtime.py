@@ -2,6 +2,7 @@
 import math
 import os
 import re
+import time
 
 import pytest
 
@@ -310,3 +311,94 @@ def test_logs_respect_cloudwatch_limits(fn):
     assert len(calls) >= 3 and all(len(c["logEvents"]) <= 10_000 for c in calls)
     assert all(sum(len(e["message"].encode()) + 26 for e in c["logEvents"]) <= 1_048_576 for c in calls)
     assert len(events) == 1 + 1 + 12_000 + 2  # START, the long line, the 12,000 lines, END and REPORT
+
+
+# --- review fixes: each test failed before its fix ------------------------------------------------------------------
+
+def test_a_refused_update_leaves_the_function_as_it_was(fn):
+    f = fn("runtime_handlers.counter")
+    f.invoke({})
+    with pytest.raises(LambdaConfigError, match="no module named 'no_such_module'"):
+        f.update(memory_mb=256, handler="no_such_module.handler")
+    assert (f.memory_mb, f.handler) == (128, "runtime_handlers.counter")
+    inv = f.invoke({})
+    assert inv.memory_size_mb == 128 and not inv.cold_start and inv.response["calls"] == 2
+
+
+def test_a_deleted_log_group_is_created_again_and_no_line_is_lost(fn):
+    f = fn("runtime_handlers.noisy", name="deleted-logs-fn")
+    f.invoke({})
+    logs = aws.client("logs")
+    logs.delete_log_group(logGroupName=f.log_group)  # a learner tidying up
+    inv = f.invoke({})
+    assert f.logs().splitlines()[-1] == inv.report
+    assert "printed line" in f.logs()
+
+
+def test_a_failed_log_delivery_keeps_the_lines_for_the_next_one(fn):
+    from botocore.exceptions import ClientError
+
+    f = fn("runtime_handlers.noisy", name="throttled-logs-fn")
+    logs = aws.client("logs")
+    event_name = "before-call.cloudwatch-logs.PutLogEvents"
+
+    def throttle_once(**_):
+        logs.meta.events.unregister(event_name, throttle_once)
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutLogEvents")
+
+    inv = f.invoke({})
+    logs.meta.events.register(event_name, throttle_once)
+    with pytest.raises(ClientError, match="Rate exceeded"):
+        flush_logs()
+    flush_logs()
+    assert f.logs().splitlines()[-1] == inv.report
+
+
+def test_whatever_the_handler_started_goes_with_its_environment(fn, tmp_path):
+    pid_file = tmp_path / "child.pid"
+    inv = fn("runtime_handlers.spawn_then_exit").invoke({"pid_file": str(pid_file)})
+    assert inv.error["errorMessage"].endswith("exit status 3")
+    child = int(pid_file.read_text())
+    if not os.path.exists("/proc"):
+        pytest.skip("needs /proc to tell a killed (zombie) child from a running one")
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{child}/stat") as stat:
+                if stat.read().rsplit(")", 1)[1].split()[0] in "ZX":
+                    break  # killed; waiting for init to reap it
+        except FileNotFoundError:
+            break
+        time.sleep(0.02)
+    else:
+        os.kill(child, 9)
+        pytest.fail("the handler's child process outlived its execution environment")
+
+
+def test_an_environment_that_died_while_idle_is_replaced(fn):
+    f = fn("runtime_handlers.exit_soon_after_returning")
+    assert f.invoke({}).ok
+    time.sleep(0.3)
+    inv = f.invoke({})  # was: BrokenPipeError
+    assert inv.ok and inv.cold_start
+
+
+def test_module_level_code_counts_against_the_memory_size(fn):
+    f = fn("runtime_handlers.echo", memory_mb=128, environment={"INIT_HOG_MB": "300"})
+    inv = f.invoke({})
+    assert inv.cold_start and inv.status == "killed" and inv.error["errorType"] == "Runtime.ExitError"
+    assert inv.error["errorMessage"].endswith("Runtime exited with error: signal: killed")
+    assert inv.max_memory_used_mb < 300 and f.environments == 0  # stopped while loading, not after
+
+
+def test_memory_is_enforced_where_there_is_no_proc(fn, monkeypatch):
+    """macOS has no /proc: the worker watches its own peak and is killed while running, not after."""
+    from lambdalab import runtime
+
+    monkeypatch.setattr(runtime, "_WATCH_FROM_OUTSIDE", False)
+    monkeypatch.setattr(runtime, "_peak_kb_of", lambda pid: None)
+    f = fn("runtime_handlers.hog_then_sleep", memory_mb=128, timeout_s=10)
+    assert f.invoke({"mb": 1}).ok
+    inv = f.invoke({"mb": 300, "seconds": 3})
+    assert inv.status == "killed" and inv.error["errorMessage"].endswith("signal: killed")
+    assert inv.duration_ms < 2000 and inv.max_memory_used_mb > 128 and f.environments == 0

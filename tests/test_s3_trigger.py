@@ -286,3 +286,15 @@ def test_the_report_reads_well(s3, thumbnail_fn):
     assert "1 deliveries, 1 invocations, 0 retries" in repr(report)
     assert "ObjectCreated:Put photos/vacation.jpg" in report._repr_html_()
     assert trigger.pending == 0 and "S3Trigger(s3://input-bucket" in repr(trigger)
+
+
+def test_an_event_lambda_would_refuse_is_refused_when_sent_and_nothing_else_is_lost(s3, thumbnail_fn):
+    """Asynchronous invocation takes at most 1 MB of JSON; a bad event used to crash drain() halfway."""
+    trigger = connect_s3(IN, thumbnail_fn)
+    with pytest.raises(ValueError, match=r"1 MB\)\. Put large data in S3"):
+        trigger.send({"Records": [], "padding": "x" * (1024 * 1024)})
+    with pytest.raises(TypeError, match="JSON-serialisable"):
+        trigger.send({"Records": [], "when": object()})
+    upload(s3, "photos/vacation.jpg", "vacation.jpg")
+    report = trigger.drain()
+    assert [d.outcome for d in report.deliveries] == ["ok"] and trigger.pending == 0

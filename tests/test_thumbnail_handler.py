@@ -269,3 +269,13 @@ def test_the_sample_set_covers_the_real_world_cases():
     assert opened("animation.gif")[:2] == ("GIF", "P")
     assert opened("scan-16bit.png")[:2] == ("PNG", "I;16")
     assert "CC0" in (IMAGES / "README.md").read_text()
+
+
+def test_malformed_records_are_rejected_and_the_others_still_processed(s3):
+    """A record without s3.bucket.name or s3.object.key used to raise KeyError: the whole event failed and was retried."""
+    upload(s3, "vacation.jpg", "vacation.jpg")
+    event = s3_event(IN, "vacation.jpg")
+    event["Records"][:0] = [{"eventSource": "aws:s3", "s3": {"object": {"key": "x.jpg"}}}, "not even a dict"]
+    result = thumbnail.handler(event, None)
+    assert [p["key"] for p in result["processed"]] == ["vacation.jpg"]
+    assert len(result["rejected"]) == 2 and "malformed" in result["rejected"][0]["reason"]

@@ -12,8 +12,10 @@ import json
 import logging
 import os
 import pickle
+import signal
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -133,6 +135,35 @@ def load_handler(spec):
     return handler
 
 
+class _MemoryWatch:
+    """Kills this process (SIGKILL, as Lambda does) when its peak memory goes over ``limit_kb`` while armed.
+
+    Used only where the runtime cannot read this process's memory from outside (no /proc, e.g. macOS).
+    """
+
+    POLL_S = 0.005
+
+    def __init__(self, limit_kb):
+        self.limit_kb = limit_kb
+        self._armed = threading.Event()
+        if limit_kb:
+            threading.Thread(target=self._run, name="lambdalab-memory-watch", daemon=True).start()
+
+    def arm(self):
+        if self.limit_kb:
+            self._armed.set()
+
+    def disarm(self):
+        self._armed.clear()
+
+    def _run(self):
+        while True:
+            self._armed.wait()
+            if peak_memory_kb() > self.limit_kb:
+                os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(self.POLL_S)
+
+
 class _InitError(Exception):
     def __init__(self, error_type, message):
         super().__init__(message)
@@ -150,6 +181,8 @@ def main() -> None:
 
     init = receive(proto_in)
     request_filter = _install_lambda_logging()
+    watch = _MemoryWatch(init.get("watch_kb"))
+    watch.arm()
     try:
         handler = load_handler(init["handler"])
     except _InitError as exc:
@@ -162,6 +195,7 @@ def main() -> None:
         log_error(error)
         send(proto_out, {"error": error, "peak_kb": peak_memory_kb()})
         return
+    watch.disarm()
     send(proto_out, {"error": None, "peak_kb": peak_memory_kb()})
 
     while True:
@@ -172,6 +206,7 @@ def main() -> None:
         request_filter.request_id = request_id
         context = LambdaContext(request_id, request["deadline_ms"], request["arn"])
         reply = {"error": None, "response": None}
+        watch.arm()
         started = time.perf_counter()
         try:
             result = handler(json.loads(request["event"]), context)
@@ -184,6 +219,7 @@ def main() -> None:
         except Exception as exc:
             elapsed = time.perf_counter() - started
             reply["error"] = error_shape(exc, request_id)
+        watch.disarm()
         if reply["error"]:
             log_error(reply["error"])
         sys.stdout.flush()

@@ -56,6 +56,9 @@ _VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SIGNAL_WORDS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
                  signal.SIGTERM: "terminated"}  # as Lambda's Go runtime manager writes them
 _POLL_S = 0.005  # how often a running invocation's memory and deadline are checked
+# Where /proc exists (Linux) this process reads each worker's peak memory itself; elsewhere (macOS) each worker
+# watches its own peak and kills itself when it goes over its memory size, as Lambda would.
+_WATCH_FROM_OUTSIDE = os.path.exists(f"/proc/{os.getpid()}/status")
 
 
 class LambdaConfigError(ValueError):
@@ -164,17 +167,48 @@ class _LogShipper:
             if not pending:
                 return
             logs = aws.client("logs")
-            for (group, stream), events in pending.items():
-                if group not in self._known:
-                    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-                        logs.create_log_group(logGroupName=group)
-                    self._known.add(group)
-                if (group, stream) not in self._known:
-                    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-                        logs.create_log_stream(logGroupName=group, logStreamName=stream)
-                    self._known.add((group, stream))
-                for batch in self._batches(events):
-                    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+            items = list(pending.items())
+            try:
+                while items:
+                    (group, stream), events = items[0]
+                    self._deliver(logs, group, stream, events)
+                    items.pop(0)
+            except Exception:
+                self._requeue(items)  # nothing is lost: the next flush (or reader) tries again
+                raise
+
+    def _deliver(self, logs, group, stream, events):
+        """Send ``events`` to one stream in PutLogEvents batches; the list is emptied as batches are accepted."""
+        recreated = False
+        while events:
+            self._ensure(logs, group, stream)
+            batch = next(self._batches(events))
+            try:
+                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+            except logs.exceptions.ResourceNotFoundException:
+                # The group or stream is gone (deleted by hand, or aws.reset() ran meanwhile): create it again, once.
+                if recreated:
+                    raise
+                recreated = True
+                self._known.discard(group)
+                self._known.discard((group, stream))
+                continue
+            del events[:len(batch)]
+
+    def _ensure(self, logs, group, stream):
+        if group not in self._known:
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_group(logGroupName=group)
+            self._known.add(group)
+        if (group, stream) not in self._known:
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_stream(logGroupName=group, logStreamName=stream)
+            self._known.add((group, stream))
+
+    def _requeue(self, items):
+        with self._lock:
+            for key, events in reversed(items):
+                self._pending[key] = events + self._pending.get(key, [])
 
     def _batches(self, events):
         """Split events into PutLogEvents calls within CloudWatch's limits (1 MB and 10,000 events a call)."""
@@ -240,6 +274,8 @@ class _ExecutionEnvironment:
         self.invocations = 0
         self.generation = function._generation
         self.process = None
+        self.self_watching = False  # True where the worker enforces its memory size itself (no /proc)
+        self.init_status = "error"
         self._finalizer = weakref.finalize(self, _discard, None, self.root)
 
     def start(self) -> tuple[float, dict | None, str]:
@@ -253,20 +289,48 @@ class _ExecutionEnvironment:
         self._log = open(self._log_path, "rb")  # our own read position in what the worker writes
         self._finalizer.detach()
         self._finalizer = weakref.finalize(self, _discard, self.process, self.root)
-        _worker.send(self.process.stdin, {"handler": self.function._handler_spec})
-        reply, _ = self._wait(10.0)  # Lambda limits INIT to 10 s
+        limit_kb = self.function.memory_mb * 1024
+        self.self_watching = not _WATCH_FROM_OUTSIDE
+        _worker.send(self.process.stdin, {"handler": self.function._handler_spec,
+                                          "watch_kb": limit_kb if self.self_watching else None})
+        # Lambda limits INIT to 10 s, and module-level code counts against the memory size like the handler does.
+        reply, status = self._wait(10.0, limit_kb=limit_kb)
         init_ms = (time.perf_counter() - started) * 1000
+        self.init_status = "error"
         if reply is None:
-            return init_ms, {"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited during init",
+            if status == "timeout":
+                message = "INIT phase timed out after 10.00 seconds: move slow work out of module-level code"
+            else:
+                status, how = self._exit_reason(status)
+                self.init_status = status
+                message = f"Runtime exited with error: {how}"
+            return init_ms, {"errorType": "Runtime.ExitError", "errorMessage": message,
                              "requestId": "", "stackTrace": []}, self._read_output()
-        self.peak_kb = reply["peak_kb"]
+        self.peak_kb = max(self.peak_kb, reply["peak_kb"])
         return init_ms, reply["error"], self._read_output()
+
+    def _exit_reason(self, status: str) -> tuple[str, str]:
+        """For a worker that is gone ("exited") or was killed over its memory size ("killed"): the Invocation status
+        and how Lambda words it ("signal: killed", "exit status 3")."""
+        if status == "killed":
+            return "killed", "signal: killed"
+        code = self.process.wait()
+        if code < 0 and -code == signal.SIGKILL and self.self_watching:
+            # the worker killed itself over its memory size: its last peak was above the limit
+            self.peak_kb = max(self.peak_kb, self.function.memory_mb * 1024 + 1)
+        if code < 0:
+            return "killed", f"signal: {_SIGNAL_WORDS.get(-code, signal.Signals(-code).name)}"
+        return "error", f"exit status {code}"
 
     def invoke(self, event_json: str, request_id: str, timeout_s: float) -> tuple[dict | None, str, str]:
         """Run one invocation: returns (reply or None, status, output)."""
         deadline_ms = int(time.time() * 1000 + timeout_s * 1000)
-        _worker.send(self.process.stdin, {"event": event_json, "request_id": request_id,
-                                           "deadline_ms": deadline_ms, "arn": self.function.arn})
+        try:
+            _worker.send(self.process.stdin, {"event": event_json, "request_id": request_id,
+                                               "deadline_ms": deadline_ms, "arn": self.function.arn})
+        except (BrokenPipeError, ConnectionResetError):  # the worker died while it was idle
+            self.elapsed_ms = 0.0
+            return None, "exited", self._read_output()
         started = time.perf_counter()
         reply, status = self._wait(timeout_s, limit_kb=self.function.memory_mb * 1024)
         self.elapsed_ms = (time.perf_counter() - started) * 1000
@@ -308,11 +372,12 @@ class _ExecutionEnvironment:
 
 
 def _discard(process, root):
-    if process is not None and process.poll() is None:
+    if process is not None:
+        # The whole process group, even when the worker itself has already exited (sys.exit, a crash): whatever the
+        # handler started (a subprocess, a forked helper) goes with its environment, as on Lambda.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    if process is not None:
         for stream in (process.stdin, process.stdout):
             with contextlib.suppress(Exception):
                 stream.close()
@@ -340,10 +405,12 @@ class LambdaFunction:
 
     # configuration ---------------------------------------------------------------------------------------------
     def _configure(self, handler, memory_mb, timeout_s, environment, role):
-        self.memory_mb = _check_memory(memory_mb)
-        self.timeout_s = _check_timeout(timeout_s)
-        self.environment = _check_environment(environment)
-        self.handler, self._handler_spec, self.handler_name = _check_handler(handler)
+        # Check everything before changing anything: a refused update() leaves the function as it was.
+        memory_mb, timeout_s = _check_memory(memory_mb), _check_timeout(timeout_s)
+        environment = _check_environment(environment)
+        handler_parts = _check_handler(handler)
+        self.memory_mb, self.timeout_s, self.environment = memory_mb, timeout_s, environment
+        self.handler, self._handler_spec, self.handler_name = handler_parts
         self.role = role or "lambdalab-execution-role"
         self._task_root = os.getcwd()
 
@@ -440,14 +507,22 @@ class LambdaFunction:
         return invocation
 
     def _acquire(self) -> tuple[_ExecutionEnvironment, bool]:
-        with self._lock:
-            if self._idle:
-                environment = self._idle.pop()
+        dead = []
+        try:
+            with self._lock:
+                while self._idle:
+                    environment = self._idle.pop()
+                    if environment.process.poll() is not None:  # it died while idle: Lambda would not use it
+                        dead.append(environment)
+                        continue
+                    self._busy.add(environment)
+                    return environment, False
+                environment = _ExecutionEnvironment(self)
                 self._busy.add(environment)
-                return environment, False
-            environment = _ExecutionEnvironment(self)
-            self._busy.add(environment)
-            return environment, True
+                return environment, True
+        finally:
+            for environment in dead:
+                environment.discard()
 
     def _release(self, environment, keep: bool):
         """Back to the idle pool if it is healthy and still configured as the function is; otherwise discarded."""
@@ -468,7 +543,8 @@ class LambdaFunction:
             lines += _split(output)
             if init_error is not None:
                 lines.append(f"START RequestId: {request_id} Version: $LATEST")
-                return self._finish(environment, request_id, lines, None, init_error, "error", 0.0, init_ms,
+                return self._finish(environment, request_id, lines, None, init_error, environment.init_status, 0.0,
+                                    init_ms,
                                     report_status="error", error_type=init_error["errorType"]), False
         lines.append(f"START RequestId: {request_id} Version: $LATEST")
         reply, status, output = environment.invoke(event_json, request_id, self.timeout_s)
@@ -484,12 +560,8 @@ class LambdaFunction:
             return self._finish(environment, request_id, lines, None, error, "timeout", self.timeout_s * 1000,
                                 init_ms, report_status="timeout"), False
         duration = reply["duration_ms"] if reply else environment.elapsed_ms
-        if status == "exited":  # the handler ended the process itself (sys.exit, os._exit, a crash)
-            code = environment.process.wait()
-            status = "killed" if code < 0 else "error"
-            how = f"signal: {_SIGNAL_WORDS.get(-code, signal.Signals(-code).name)}" if code < 0 else f"exit status {code}"
-        else:
-            how = "signal: killed"  # over its memory size
+        # "exited": the handler ended the process itself (sys.exit, os._exit, a crash); "killed": over its memory size
+        status, how = environment._exit_reason(status)
         message = f"Runtime exited with error: {how}"
         lines.append(f"RequestId: {request_id} Error: {message}")
         error = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {message}"}

@@ -100,12 +100,15 @@ def load_settings():
 
 def process_record(record, settings):
     """Make and upload the thumbnail of one S3 event record; raise Skipped or Rejected when there is none to make."""
-    if "s3" not in record:
+    if not isinstance(record, dict) or "s3" not in record:
         raise Rejected("not an S3 event record (no 's3' field): this function expects S3 event notifications")
-    if record.get("eventName", "").startswith("ObjectRemoved"):
+    if str(record.get("eventName", "")).startswith("ObjectRemoved"):
         raise Skipped("the object was removed; there is nothing to make a thumbnail of")
-    bucket = record["s3"]["bucket"]["name"]
-    key = unquote_plus(record["s3"]["object"]["key"])  # S3 URL-encodes keys: "my photo.jpg" arrives as "my+photo.jpg"
+    where = _describe(record)
+    if not isinstance(where["bucket"], str) or not isinstance(where["key"], str):
+        raise Rejected("a malformed S3 event record (no s3.bucket.name or s3.object.key): this function expects "
+                       "S3 event notifications as S3 sends them")
+    bucket, key = where["bucket"], where["key"]  # the key decoded: "my photo.jpg" arrives as "my+photo.jpg"
     _check_recursion(bucket, key, settings)
 
     data = read_object(bucket, key, record["s3"]["object"].get("versionId"), settings["memory_budget"])
@@ -246,7 +249,8 @@ def _mb(n):
 
 
 def _describe(record):
+    """The record's bucket and decoded key (S3 URL-encodes keys: "my photo.jpg" arrives as "my+photo.jpg")."""
     try:
         return {"bucket": record["s3"]["bucket"]["name"], "key": unquote_plus(record["s3"]["object"]["key"])}
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, AttributeError):
         return {"bucket": None, "key": None}

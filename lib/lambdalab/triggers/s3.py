@@ -184,4 +184,4 @@ def _label(event: dict) -> str:
     records = event.get("Records") or []
     names = [f"{r.get('eventName', '?')} {unquote_plus(r.get('s3', {}).get('object', {}).get('key', '?'))}"
              for r in records]
-    return "; ".join(names) if names else json.dumps(event)[:80]
+    return "; ".join(names) if names else json.dumps(event, default=repr)[:80]
