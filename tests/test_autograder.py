@@ -165,3 +165,26 @@ def test_a_crash_of_the_grader_itself_is_reported_not_raised(root, tmp_path):
     result = autograder.grade_one(autograder.Submission("x", path), ghost, timeout=10, check_timeout=10, seed=1)
     assert result.status == "grader error"
     assert "There is no lab 'lab77'" in result.message
+
+
+def test_submission_folders_as_zip_tools_and_file_systems_leave_them(tmp_path):
+    import unicodedata
+
+    (tmp_path / "dave").mkdir()
+    (tmp_path / "dave" / "._my work.ipynb").write_bytes(b"\x00\x05\x16\x07 AppleDouble")  # macOS zip residue
+    (tmp_path / "dave" / "my work.ipynb").write_text("{}")
+    (tmp_path / "dave" / "__MACOSX").mkdir()
+    (tmp_path / "dave" / "__MACOSX" / "lab01_thumbnail.ipynb").write_text("{}")
+    (tmp_path / "erin" / "old").mkdir(parents=True)
+    (tmp_path / "erin" / "lab01_thumbnail (1).ipynb").write_text("{}")
+    (tmp_path / "erin" / "old" / "lab01_thumbnail.ipynb").write_text("{}")
+    (tmp_path / "erin" / "lab01_thumbnail.ipynb").write_text("{}")
+    (tmp_path / "Frank.ipynb").write_text("{}")
+    (tmp_path / "frank").mkdir()
+    (tmp_path / "frank" / "lab01.ipynb").write_text("{}")
+    (tmp_path / unicodedata.normalize("NFD", "José.ipynb")).write_text("{}")
+    subs = {s.student: s for s in autograder.find_submissions(tmp_path, LAB)}
+    assert sorted(subs) == sorted(["dave", "erin", "Frank", "frank-2", "José"])  # one feedback file each, even on macOS
+    assert subs["dave"].path.name == "my work.ipynb"
+    assert subs["erin"].path == tmp_path / "erin" / "lab01_thumbnail.ipynb"
+    assert "graded lab01_thumbnail.ipynb" in subs["erin"].note

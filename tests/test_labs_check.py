@@ -198,3 +198,50 @@ def test_unknown_lab_or_task_says_what_exists(backend):
     with pytest.raises(ValueError, match="lab01 has no task 'task9'. Its tasks: task1, task2, task3"):
         labs.check("lab01", "task9", namespace={})
     assert labs.load("lab01_thumbnail") is labs.load("lab01")
+
+
+class _AlwaysEqual(str):
+    """What a student might return to game an equality check: equal to anything, and it looks right too."""
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = str.__hash__
+
+    def __repr__(self):
+        return "'my vacation photo (1).jpg'"
+
+
+class _Anything:
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+
+def test_an_object_that_claims_to_equal_anything_does_not_pass(solution):
+    for fake in (_AlwaysEqual("nope"), _Anything()):
+        report = labs.check("lab01", "task1", namespace=dict(solution, decode_key=lambda raw_key: fake), hidden=True,
+                            seed=5)
+        assert [r.status for r in report.results] == ["failed"] * 3, report.text()
+
+    def handler(event, context):  # writes nothing, but its result "equals" whatever the check expects
+        return {"processed": _Anything(), "rejected": _Anything()}
+
+    result = labs.check("lab01", "task3", namespace=dict(solution, handler=handler))["rejects_a_non_image"]
+    assert result.status == "failed"
+
+
+def test_a_str_subclass_with_the_right_text_still_passes(solution):
+    class Key(str):
+        pass
+
+    from urllib.parse import unquote_plus
+
+    report = labs.check("lab01", "task1", namespace=dict(solution, decode_key=lambda k: Key(unquote_plus(k))),
+                        hidden=True, seed=5)
+    assert report.passed, report.text()

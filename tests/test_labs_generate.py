@@ -153,3 +153,18 @@ def test_lab01_student_version_has_todos_and_no_solutions(root):
     for task in ("task1", "task2", "task3"):
         assert f'labs.check("lab01", "{task}")' in code
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("source", [
+    "def f():\n    # begin solution\n    return 42\n    # end solution",
+    "def f():\n    # Begin Solution: the answer\n    return 42\n    # END SOLUTION",
+    "x = 1\n#BEGIN_SOLUTION\nanswer = 42",
+])
+def test_a_marker_written_slightly_wrong_is_refused_not_left_in_the_student_version(source):
+    with pytest.raises(MarkerError, match="looks like a solution marker"):
+        student_code(source, "lab99 cell 3")
+
+
+def test_a_markdown_marker_written_slightly_wrong_is_refused():
+    with pytest.raises(MarkerError, match="looks like a solution marker"):
+        student_markdown("Task 1\n<!-- begin solution -->\nThe answer is unquote_plus.\n<!-- end solution -->")

@@ -187,3 +187,16 @@ def test_report_plot_marks_the_pass_mark():
     gauge = fig.axes[1]
     assert gauge.get_xlim() == (100, 1000) and gauge.get_xlabel()
     assert any("720" in t.get_text() for t in gauge.texts)
+
+
+def test_below_72_percent_never_shows_the_pass_mark():
+    for n in range(1, 200):
+        for k in range(n + 1):
+            assert (ex.scaled_score(k / n) >= ex.PASS_SCALED) == (k / n >= ex.PASS_FRACTION), (k, n)
+    assert ex.scaled_score(59 / 82) == 719  # 71.95% used to round up to 720, a "PASS"
+
+
+@pytest.mark.parametrize("minutes", [0, -5])
+def test_an_exam_with_no_time_is_refused_clearly(minutes):
+    with pytest.raises(ValueError, match="minutes must be more than 0"):
+        make_exam(5, minutes=minutes)

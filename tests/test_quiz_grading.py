@@ -138,3 +138,45 @@ def test_unusable_answers_raise_a_clear_error(qid, answer, message):
 def test_result_reads_well_as_text():
     text = str(quiz.grade("mem-1769", "B"))
     assert text.startswith("Not quite") and "1,769 MB" in text
+
+
+@pytest.mark.parametrize("qid, answer", [
+    ("seed-streams-text", "not real time, changes are batched"),
+    ("seed-streams-text", "the table is never up to date after changes"),
+    ("seed-router-text", "SQS, not EventBridge"),
+    ("seed-memory-text", "CPU is not proportional to memory"),
+    ("seed-memory-text", "memory does not increase the CPU"),
+    ("seed-secrets-text", "it is not more secure"),
+])
+def test_a_negated_keyword_does_not_count(qid, answer):
+    assert not quiz.grade(qid, answer).correct, answer
+
+
+def test_negation_elsewhere_in_a_right_answer_is_fine():
+    assert quiz.grade("seed-secrets-text", "it is not stored in plain text").correct
+    assert quiz.grade("seed-streams-text", "you do not have to poll: every change reaches Lambda in real time").correct
+
+
+def test_a_list_of_every_keyword_is_not_an_answer():
+    dump = " ".join(w for group in BANK["seed-streams-text"].keywords for w in group)
+    result = quiz.grade("seed-streams-text", dump * 3)
+    assert not result.correct and "at most 40 words" in result.feedback
+    assert not quiz.grade("seed-streams-text", "real time change " * 10_000).correct  # and a long one is quick
+
+
+@pytest.mark.parametrize("answer", ["A and B", "A & B", "options A and B", "A. B", "(a), (b)", ["A, B"],
+                                    ["a", "b", "a"], "B; A;"])
+def test_select_two_answer_formats_a_learner_types(answer):
+    assert quiz.grade("s3-recursion", answer).correct
+
+
+@pytest.mark.parametrize("answer", ["b.", "(B)", "B)", ["1,792 MB"]])
+def test_single_answer_with_punctuation_or_option_text_in_a_list(answer):
+    result = quiz.grade("mem-1769", answer)
+    assert result.given == ("B",) and not result.correct
+
+
+@pytest.mark.parametrize("answer", [1, 2.5, "A or B", "A-B"])
+def test_answers_that_are_not_option_letters_get_the_format_error(answer):
+    with pytest.raises(ValueError, match="with option letters"):
+        quiz.grade("s3-recursion", answer)

@@ -187,3 +187,28 @@ def test_unwritable_folder_keeps_answers_in_memory(tmp_path, capsys):
     assert "kept in memory" in capsys.readouterr().err
     assert store.count() == 2 and store.wrong_ids() == ["mem-billing"]
     assert "in memory" in repr(store)
+
+
+def test_a_full_disk_is_not_mistaken_for_a_damaged_file(path, capsys):
+    store = ProgressStore(path)
+    store.record("before", correct=True)
+
+    def disk_full(conn):
+        if conn is not store._memory:
+            raise sqlite3.OperationalError("database or disk is full")
+        return "kept"
+
+    assert store._run(disk_full, write=True) == "kept"  # no crash: kept in memory
+    err = capsys.readouterr().err
+    assert "damaged" not in err and "database or disk is full" in err and "kept in memory" in err
+    assert path.exists() and set_aside_files(path.parent) == []  # the learner's answers stay where they were
+    assert [a.question_id for a in ProgressStore(path).answers()] == ["before"]
+
+
+def test_an_answer_that_is_not_json_is_read_back_as_text(path):
+    store = ProgressStore(path)
+    store.record("mem-1769", correct=True, answer=["A"])
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE answers SET answer = '{half a value'")
+    assert store.answers()[0].answer == "{half a value"
+    assert store.wrong_ids() == []

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
@@ -80,7 +81,7 @@ def find_submissions(folder, lab: Lab) -> list[Submission]:
         raise FileNotFoundError(f"{folder} is not a folder of submissions.")
     found: dict[str, Submission] = {}
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith((".", "__")):  # .ipynb_checkpoints, __MACOSX from zip files
+        if _skipped(entry.name):  # .ipynb_checkpoints, __MACOSX and ._name files from zip files
             continue
         if entry.is_file() and entry.suffix == ".ipynb":
             sub = Submission(entry.stem, entry)
@@ -88,20 +89,32 @@ def find_submissions(folder, lab: Lab) -> list[Submission]:
             sub = _from_folder(entry, lab)
         else:
             continue
-        name, n = sub.student, 2
-        while name in found:
-            name, n = f"{sub.student}-{n}", n + 1
+        # One name per student, whatever the file system: "Alice" and "alice" would share alice.md on macOS or
+        # Windows, and a name unzipped on macOS (decomposed accents) must match the same name typed elsewhere.
+        base = unicodedata.normalize("NFC", sub.student)
+        name, n = base, 2
+        while name.casefold() in found:
+            name, n = f"{base}-{n}", n + 1
         sub.student = name
-        found[name] = sub
+        found[name.casefold()] = sub
     return list(found.values())
 
 
+def _skipped(name: str) -> bool:
+    """Files and folders that are never a submission: hidden ones and what zip tools add (__MACOSX, ._name)."""
+    return name.startswith((".", "__"))
+
+
 def _from_folder(folder: pathlib.Path, lab: Lab) -> Submission:
-    notebooks = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    notebooks = [p for p in folder.rglob("*.ipynb")
+                 if not any(_skipped(part) for part in p.relative_to(folder).parts)]
+    # The lab's own file name first, then names that start like it; nearest the top, then by name.
+    notebooks.sort(key=lambda p: (p.stem != lab.notebook, len(p.relative_to(folder).parts), str(p)))
     matching = [p for p in notebooks if p.stem.startswith((lab.notebook, lab.id))] or notebooks
     if not matching:
         return Submission(folder.name, None, "no .ipynb file in the folder")
-    note = f"{len(matching)} notebooks in the folder; graded {matching[0].name}" if len(matching) > 1 else ""
+    chosen = matching[0].relative_to(folder).as_posix()
+    note = f"{len(matching)} notebooks in the folder; graded {chosen}" if len(matching) > 1 else ""
     return Submission(folder.name, matching[0], note)
 
 

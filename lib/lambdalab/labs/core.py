@@ -171,8 +171,8 @@ class Context:
         raise CheckFailed(message, **details)
 
     def expect_equal(self, actual, expected, *, call=None, hint=None, message=None):
-        """Fail unless ``actual == expected``, showing both."""
-        if actual != expected:
+        """Fail unless ``actual`` equals ``expected`` (judged by ``same_value``, never by the student's ``__eq__``)."""
+        if not same_value(actual, expected):
             raise CheckFailed(message or "The result is not what was expected.", expected=expected, actual=actual,
                               call=call, hint=hint)
 
@@ -185,6 +185,29 @@ class Context:
             with contextlib.suppress(Exception):
                 fn()
         self._cleanups.clear()
+
+
+def same_value(actual, expected) -> bool:
+    """``actual == expected`` as the expected value's own type defines it, so that an object of the student's that
+    claims to equal anything (``__eq__`` returning True) does not pass a check. Dicts, lists and tuples are compared
+    item by item; a ``str`` subclass counts by its text; any other value must be of exactly the expected type."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return False
+        pairs = list(dict.items(actual))  # the stored items, whatever a dict subclass does to items() or get()
+        if len(pairs) != len(expected) or any(type(k) not in (str, int) for k, _ in pairs):
+            return False
+        plain = dict(pairs)
+        return plain.keys() == expected.keys() and all(same_value(plain[k], v) for k, v in expected.items())
+    if isinstance(expected, (list, tuple)):
+        kind = list if isinstance(expected, list) else tuple
+        if not isinstance(actual, kind):
+            return False
+        items = list(kind.__iter__(actual))
+        return len(items) == len(expected) and all(same_value(a, e) for a, e in zip(items, expected))
+    if type(expected) is str and isinstance(actual, str):
+        return str.__str__(actual) == expected  # the plain text of a str subclass
+    return type(actual) is type(expected) and bool(actual == expected)
 
 
 def call_text(name, args=(), kwargs=None) -> str:

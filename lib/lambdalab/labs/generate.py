@@ -25,6 +25,7 @@ END = re.compile(r"^[ \t]*#+[ \t]*END SOLUTION\b")
 STUDENT = re.compile(r"^[ \t]*#[ \t]*STUDENT:[ \t]?(?P<code>.*)$")
 MD_BEGIN = re.compile(r"^\s*<!--\s*BEGIN SOLUTION\s*-->\s*$")
 MD_END = re.compile(r"^\s*<!--\s*END SOLUTION\s*-->\s*$")
+NEAR_MISS = re.compile(r"^\s*(#|<!--).*\b(begin|end)[ \t_-]*solution\b", re.IGNORECASE)  # "# begin solution"
 HIDDEN = re.compile(r"^\s*(#\s*HIDDEN\b|<!--\s*HIDDEN\s*-->)")
 KEEP_CELL_METADATA = ("lambdalab", "tags", "jupyter", "editable", "deletable", "slideshow")
 DEFAULT_TODO = "write your code here"
@@ -53,6 +54,8 @@ def student_code(source: str, where: str = "cell") -> str:
     out, block, indent, todo, student = [], None, "", "", []
     for number, line in enumerate(source.split("\n"), 1):
         begin, end = BEGIN.match(line), END.match(line)
+        if not (begin or end):
+            _refuse_near_miss(line, number, where, "# BEGIN SOLUTION / # END SOLUTION")
         if begin:
             if block is not None:
                 raise MarkerError(f"{where}, line {number}: BEGIN SOLUTION inside the block opened on line {block}; "
@@ -75,10 +78,19 @@ def student_code(source: str, where: str = "cell") -> str:
     return "\n".join(out)
 
 
+def _refuse_near_miss(line: str, number: int, where: str, form: str) -> None:
+    """A marker written slightly wrong ("# begin solution") would leave the answer in the student version."""
+    if NEAR_MISS.match(line):
+        raise MarkerError(f"{where}, line {number}: {line.strip()!r} looks like a solution marker but is not one, so "
+                          f"the answer would stay in the student version. Write it exactly as {form}.")
+
+
 def student_markdown(source: str, where: str = "cell") -> str:
     """A Markdown cell's source without its ``<!-- BEGIN/END SOLUTION -->`` blocks."""
     out, block = [], None
     for number, line in enumerate(source.split("\n"), 1):
+        if not (MD_BEGIN.match(line) or MD_END.match(line)):
+            _refuse_near_miss(line, number, where, "<!-- BEGIN SOLUTION --> / <!-- END SOLUTION --> on lines of their own")
         if MD_BEGIN.match(line):
             if block is not None:
                 raise MarkerError(f"{where}, line {number}: BEGIN SOLUTION inside another solution block.")

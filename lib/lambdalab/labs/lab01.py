@@ -108,7 +108,7 @@ def expect_result(ctx, response, processed: list, rejected: list, call: str):
         ctx.fail("The handler should return a dict with the keys it processed and rejected.", call=call,
                  expected={"processed": processed, "rejected": rejected}, actual=response,
                  hint="End the handler with `return {\"processed\": processed, \"rejected\": rejected}`.")
-    got = {"processed": response.get("processed"), "rejected": response.get("rejected")}
+    got = {"processed": dict.get(response, "processed"), "rejected": dict.get(response, "rejected")}
     ctx.expect_equal(got, {"processed": processed, "rejected": rejected}, call=call,
                      message="The handler's result does not list the right keys.",
                      hint="Append each decoded key to `processed` after uploading its thumbnail, or to `rejected` "

@@ -30,7 +30,10 @@ def scaled_score(fraction: float) -> int:
         score = MIN_SCALED + f / PASS_FRACTION * (PASS_SCALED - MIN_SCALED)
     else:
         score = PASS_SCALED + (f - PASS_FRACTION) / (1 - PASS_FRACTION) * (MAX_SCALED - PASS_SCALED)
-    return int(min(max(round(score), MIN_SCALED), MAX_SCALED))
+    score = round(score)
+    if f < PASS_FRACTION:  # 59/82 = 71.95% would round up to 720: below the pass fraction is below the pass mark
+        score = min(score, PASS_SCALED - 1)
+    return int(min(max(score, MIN_SCALED), MAX_SCALED))
 
 
 def domain_quota(n: int, weights: dict = DOMAIN_WEIGHTS) -> dict[int, int]:
@@ -172,6 +175,9 @@ class Exam:
         self.items = [ExamItem(q, tuple(rng.sample(list(q.options), len(q.options))))
                       for q in draw(n, seed=self.seed, bank=self.bank)]
         self.minutes = minutes if minutes is not None else round(EXAM_MINUTES * n / EXAM_QUESTIONS, 1)
+        if not self.minutes > 0:
+            raise ValueError(f"minutes must be more than 0 (got {minutes!r}); leave it out for 2 minutes a question, "
+                             "as on the real exam.")
         self.clock = clock
         self.started_at: float | None = None
         self.report: ExamReport | None = None

@@ -3,7 +3,8 @@
 Choice questions take option letters (``"B"``, ``["A", "D"]``, ``"A, D"``) or, for a single answer, the option's
 text. A multiple-response question is right only when exactly the correct set is chosen ("Select TWO" with one of
 the two right is wrong, as on the exam). Free text is compared case- and punctuation-insensitively with the
-accepted answers, or accepted when it mentions one synonym from every keyword group (and no rejected phrase).
+accepted answers, or accepted when it mentions one synonym from every keyword group, not negated just
+before it ("not real time" does not count), and no rejected phrase; answers over 40 words are not keyword-matched.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from .bank import SELECT_WORDS, Question, load_bank
 
+MAX_TEXT_WORDS = 40  # free-text answers are a phrase or a sentence; longer ones are not keyword-matched
 NEGATIONS = {"not", "no", "never", "without", "avoid", "dont", "doesnt", "isnt", "nor", "instead"}
 
 
@@ -43,27 +45,46 @@ def grade_question(q: Question, answer) -> Result:
 # --- choice questions -------------------------------------------------------------------------------------------
 
 def parse_choice(q: Question, answer) -> tuple[str, ...]:
-    """Turn what the learner gave into option letters, or raise ValueError saying what to give instead."""
+    """Turn what the learner gave into option letters, or raise ValueError saying what to give instead.
+
+    Accepted: ``"B"``, ``"b."``, ``"(B)"``, ``"A, D"``, ``"A and D"``, ``"AD"``, a list/tuple/set of those, or a single
+    option's text. Duplicates count once.
+    """
     valid = list(q.options)
     if answer is None or (isinstance(answer, (str, list, tuple, set, frozenset)) and not answer):
         raise ValueError(f"No answer given for {q.id!r}: choose {'one option' if q.select == 1 else f'{q.select} options'} "
                          f"from {', '.join(valid)}.")
-    if isinstance(answer, str):
-        by_text = {normalize(t): k for k, t in q.options.items()}
-        if normalize(answer) in by_text:
-            return (by_text[normalize(answer)],)
-        letters = re.findall(r"[A-Za-z]", answer)
-        if not re.fullmatch(r"\s*[A-Za-z](\s*[,;/ ]?\s*[A-Za-z])*\s*", answer) or len(letters) > len(valid):
-            raise ValueError(f"Answer {q.id!r} with option letters (e.g. 'B' or 'A, D'), not {answer!r}.")
+    if isinstance(answer, (str, bytes)):
+        parts = [answer.decode() if isinstance(answer, bytes) else answer]
     else:
-        letters = [str(a).strip() for a in answer]
-    letters = [s.upper() for s in letters]
-    unknown = [s for s in letters if s not in valid]
+        try:
+            parts = [str(a) for a in answer]
+        except TypeError:
+            raise ValueError(f"Answer {q.id!r} with option letters (e.g. 'B' or 'A, D'), not {answer!r}.") from None
+    letters = [letter for part in parts for letter in _letters(q, part)]
+    unknown = [s for s in dict.fromkeys(letters) if s not in valid]
     if unknown:
         raise ValueError(f"{', '.join(unknown)} is not an option of {q.id!r}; the options are {', '.join(valid)}.")
+    if not letters:
+        raise ValueError(f"No answer given for {q.id!r}: choose from {', '.join(valid)}.")
     if q.type == "single" and len(set(letters)) != 1:
         raise ValueError(f"{q.id!r} has one correct answer: choose one option, not {len(set(letters))}.")
     return tuple(sorted(set(letters)))
+
+
+def _letters(q: Question, text: str) -> list[str]:
+    """The option letters in one piece of an answer: an option's text, or letters with separators between them."""
+    by_text = {normalize(t): k for k, t in q.options.items()}
+    if normalize(text) in by_text:
+        return [by_text[normalize(text)]]
+    words = re.sub(r"(?i)\b(options?|answers?|and)\b|[&+|]", " ", text)  # "options A and D", "A & D"
+    tokens = [t.strip(".()[]'\"") for t in re.split(r"[\s,;/]+", words)]
+    tokens = [t for t in tokens if t]
+    valid = set(q.options)
+    if not tokens or not all(re.fullmatch(r"[A-Za-z]+", t) for t in tokens) or \
+            any(len(t) > 1 and not set(t.upper()) <= valid for t in tokens) or sum(map(len, tokens)) > len(valid):
+        raise ValueError(f"Answer {q.id!r} with option letters (e.g. 'B' or 'A, D'), not {text!r}.")
+    return [letter.upper() for t in tokens for letter in t]
 
 
 def _grade_choice(q: Question, answer) -> Result:
@@ -115,19 +136,27 @@ def text_matches(q: Question, answer: str) -> bool:
     if norm in accepted or norm.replace(" ", "") in {a.replace(" ", "") for a in accepted}:
         return True
     words = norm.split()
+    if len(words) > MAX_TEXT_WORDS:  # a list of every keyword is not an answer
+        return False
     for phrase in q.reject:
         if any(not _negated(words, i) for i in _contains(norm, phrase)):
             return False
     if not q.keywords:
         return False
-    return all(any(_contains(norm, syn) for syn in group) for group in q.keywords)
+    # A synonym counts only where it is not negated just before: "not real time" does not say "real time".
+    return all(any(not _negated(words, i) for syn in group for i in _contains(norm, syn)) for group in q.keywords)
 
 
 def _grade_text(q: Question, answer) -> Result:
     if answer is None or not normalize(answer):
         raise ValueError(f"No answer given for {q.id!r}: type a few words.")
     correct = text_matches(q, str(answer))
-    feedback = "Correct." if correct else "That does not match the expected answer."
+    if correct:
+        feedback = "Correct."
+    elif len(normalize(answer).split()) > MAX_TEXT_WORDS:
+        feedback = f"Answer in one short sentence (at most {MAX_TEXT_WORDS} words), as on a flashcard."
+    else:
+        feedback = "That does not match the expected answer."
     model = q.accepted[0]
     explanation = f"Expected answer: {model}.\n{q.explanation}"
     return Result(q.id, correct, str(answer), feedback, explanation)

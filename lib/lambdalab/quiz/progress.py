@@ -93,8 +93,7 @@ class ProgressStore:
         if mode:
             sql, args = sql + " WHERE mode = ?", (mode,)
         rows = self._run(lambda c: c.execute(sql + " ORDER BY id", args).fetchall()) or []
-        return [Answer(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]) if r[5] else None, bool(r[6]), r[7], r[8])
-                for r in rows]
+        return [Answer(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), bool(r[6]), r[7], r[8]) for r in rows]
 
     def latest(self) -> dict[str, Answer]:
         """The most recent answer to each question."""
@@ -157,7 +156,7 @@ class ProgressStore:
         self._checked = True
 
     def _run(self, work, write: bool = False):
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
             try:
                 conn = self._connect()
                 try:
@@ -179,14 +178,22 @@ class ProgressStore:
                         conn.close()
             except sqlite3.OperationalError as exc:
                 if "locked" in str(exc) or "busy" in str(exc):
-                    if attempt == 2:
+                    if attempt >= 2:
                         _say(f"lambdalab: the progress file {self.path} stayed busy ({exc}); this answer was not saved.")
                         return None
                     continue
-                if self._memory is None and _unwritable(exc):
+                if self._memory is not None:
+                    raise
+                if _unwritable(exc):
                     self._use_memory(exc)
-                    continue
-                self._set_aside(exc)
+                elif "malformed" in str(exc) or "not a database" in str(exc):
+                    self._set_aside(exc)
+                elif attempt == 1:  # e.g. "no such table" after another notebook set the file aside: check again
+                    self._checked = False
+                elif "no such" in str(exc):  # still no table or column of ours: another program's database
+                    self._set_aside(exc)
+                else:  # a disk that is full or failing: the file is not damaged, so it is not set aside
+                    self._use_memory(exc)
             except sqlite3.DatabaseError as exc:  # not a database, malformed, wrong layout
                 self._set_aside(exc)
             except OSError as exc:  # the folder cannot be created
@@ -227,6 +234,16 @@ class ProgressStore:
 def _unwritable(exc: Exception) -> bool:
     text = str(exc)
     return "unable to open" in text or "readonly" in text or "read-only" in text
+
+
+def _loads(text):
+    """A stored answer; a value that is not JSON (a hand-edited or half-damaged row) is kept as its text."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
 
 
 def _jsonable(value):
