@@ -45,7 +45,9 @@ _clients = {}  # shipped to each worker with the handlers below: one client per 
 def _s3():
     import boto3
 
-    return _clients.setdefault("s3", boto3.client("s3"))
+    if "s3" not in _clients:  # not setdefault: its argument would build a new client on every call
+        _clients["s3"] = boto3.client("s3")
+    return _clients["s3"]
 
 
 def tutorial_handler(event, context, half_size=True):
