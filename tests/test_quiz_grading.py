@@ -180,3 +180,15 @@ def test_single_answer_with_punctuation_or_option_text_in_a_list(answer):
 def test_answers_that_are_not_option_letters_get_the_format_error(answer):
     with pytest.raises(ValueError, match="with option letters"):
         quiz.grade("s3-recursion", answer)
+
+
+@pytest.mark.parametrize("question_id, answer", [
+    ("seed-router-text", "Amazon EventBridge (formerly CloudWatch Events)"),
+    ("seed-streams-text", "Your code reacts to every change in near real time and downstream systems stay in sync"),
+    ("seed-secrets-text", "Better security: secrets are rotated and never shown in plain text in the console"),
+    ("seed-memory-text", "CPU is allocated in proportion to the memory you configure"),
+    ("seed-least-privilege-text", "Grant no more permissions than the function needs"),
+    ("seed-least-privilege-text", "only the permissions its task requires, nothing more"),
+])
+def test_natural_right_answers_to_the_seed_questions_are_accepted(question_id, answer):
+    assert quiz.grade(question_id, answer).correct, answer

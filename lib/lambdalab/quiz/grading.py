@@ -126,8 +126,14 @@ def _contains(haystack: str, phrase: str) -> list[int]:
     return [i for i in range(len(words) - n + 1) if words[i:i + n] == target] if n else []
 
 
+COMPARATIVES = {"more", "extra", "other"}  # "no more permissions than it needs" limits; "not more secure" negates
+
+
 def _negated(words: list[str], start: int) -> bool:
-    return any(w in NEGATIONS for w in words[max(0, start - 2):start])
+    """True when one of the two words before ``start`` negates it ("not real time"), but not a comparative
+    ("no more permissions than needed", which is the least-privilege answer itself)."""
+    return any(words[j] in NEGATIONS and not (words[j] == "no" and j + 1 < len(words) and words[j + 1] in COMPARATIVES)
+               for j in range(max(0, start - 2), start))
 
 
 def text_matches(q: Question, answer: str) -> bool:
