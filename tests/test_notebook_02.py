@@ -8,18 +8,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "02_s3_file_processing.ipynb"
 
 
-def test_committed_clean_and_in_the_course_shape():
+def test_has_its_diagram_its_moto_callouts_and_its_checkpoint():
+    """(The course shape and clean commit are checked for every notebook in test_notebooks.py.)"""
     nb = json.loads(NOTEBOOK.read_text())
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert all(not c["outputs"] and c["execution_count"] is None for c in code)
-    text = ["".join(c["source"]) for c in nb["cells"]]
-    assert text[0].startswith("# 02") and "README.md#course-map" in text[1]
-    headings = [t.splitlines()[0] for t in text if t.startswith("## ")]
-    assert headings[0] == "## Objectives" and headings[1] == "## Setup" and headings[-2:] == ["## Summary", "## Checkpoint"]
-    assert "".join(code[-1]["source"]).strip() == 'quiz.checkpoint("02_s3_file_processing")'
-    sources = "\n".join(text)
-    assert "```mermaid" in sources and "> **Exam tip:**" in sources and "> **On AWS:**" in sources
-    assert "input(" not in sources
+    sources = "\n".join("".join(c["source"]) for c in nb["cells"])
+    assert "```mermaid" in sources and "> **On AWS:**" in sources
+    assert "".join(nb["cells"][-1]["source"]).strip() == 'quiz.checkpoint("02_s3_file_processing")'
 
 
 @pytest.mark.notebook
@@ -28,8 +22,6 @@ def test_runs_twice_and_shows_the_worked_example(tmp_path, monkeypatch):
 
     monkeypatch.setenv("LAMBDALAB_PROGRESS_DIR", str(tmp_path))  # the kernel inherits it
     nb = run_notebook(NOTEBOOK, twice=True, timeout=180)
-    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
     shown = outputs_text(nb)
     assert '"key": "photos/vacation.jpg"' in shown  # the event, pretty-printed
     assert "REPORT RequestId:" in shown and "THUMBNAIL s3://input-bucket/photos/vacation.jpg" in shown

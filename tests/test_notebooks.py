@@ -38,11 +38,12 @@ def test_every_notebook_has_the_course_shape(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     text = ["".join(c["source"]) for c in nb["cells"]]
     assert text[0].startswith(f"# {path.name[:2]}"), "the first cell is the title, starting with the number"
-    assert "Next" in "\n".join(text[:2]) or path.name.startswith("08"), "a navigation line near the top"
+    assert "README.md#course-map" in "\n".join(text[:2]), "a navigation line near the top, with the course map"
     headings = [t.splitlines()[0] for t in text if t.startswith("## ")]
     assert "## Objectives" in headings and "## Setup" in headings
     assert headings[-2:] == ["## Summary", "## Checkpoint"]
     assert "quiz.checkpoint(" in text[-1] and nb["cells"][-1]["cell_type"] == "code"
+    assert "> **Exam tip:**" in "\n".join(text), "at least one exam tip callout"
 
 
 def test_notebook_00_runs_twice_and_shows_a_report_line():
