@@ -402,3 +402,8 @@ def test_memory_is_enforced_where_there_is_no_proc(fn, monkeypatch):
     inv = f.invoke({"mb": 300, "seconds": 3})
     assert inv.status == "killed" and inv.error["errorMessage"].endswith("signal: killed")
     assert inv.duration_ms < 2000 and inv.max_memory_used_mb > 128 and f.environments == 0
+
+
+def test_debug_invoke_keeps_the_kernel_alive_when_the_handler_exits(fn):
+    inv = fn("runtime_handlers.exits").debug_invoke({"code": 4})
+    assert inv.error["errorType"] == "Runtime.ExitError" and inv.error["errorMessage"].endswith("exit status 4")

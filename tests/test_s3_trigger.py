@@ -232,10 +232,12 @@ def test_errors_are_retried_twice_with_back_off_then_sent_to_the_destination(s3)
     gaps = [b - a for a, b in zip(delivery.times, delivery.times[1:])]  # back-off counts from the attempt's end
     assert 60 <= gaps[0] < 65 and 120 <= gaps[1] < 125 and clock.now() - started >= 180  # simulated minutes
     assert all(i.error["errorType"] == "NoSuchBucket" for i in delivery.attempts)
+    assert len({i.request_id for i in delivery.attempts}) == 1, "Lambda keeps an async event's request ID"
     url = aws.client("sqs").get_queue_url(QueueName="thumbnail-failures")["QueueUrl"]
     (message,) = aws.client("sqs").receive_message(QueueUrl=url)["Messages"]
     record = json.loads(message["Body"])
     assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["requestId"] == delivery.attempts[0].request_id
     assert record["requestContext"]["approximateInvokeCount"] == 3
     assert record["requestContext"]["functionArn"] == f"{function.arn}:$LATEST"
     assert record["requestPayload"] == delivery.event

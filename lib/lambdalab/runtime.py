@@ -479,10 +479,14 @@ class LambdaFunction:
         return variables
 
     # invocation ------------------------------------------------------------------------------------------------
-    def invoke(self, event=None) -> Invocation:
-        """Invoke synchronously (RequestResponse) with a JSON-serialisable ``event``; returns an ``Invocation``."""
+    def invoke(self, event=None, *, request_id: str | None = None) -> Invocation:
+        """Invoke synchronously (RequestResponse) with a JSON-serialisable ``event``; returns an ``Invocation``.
+
+        ``request_id`` is for event sources that retry: Lambda keeps an asynchronous event's request ID across its
+        retries. By default each invocation gets a new one.
+        """
         payload = _event_json(event)  # refuse bad input before an environment is taken
-        return self._invoke_in(*self._acquire(), payload)
+        return self._invoke_in(*self._acquire(), payload, request_id)
 
     def invoke_concurrently(self, events) -> list[Invocation]:
         """Invoke once per event, all at the same time, each in its own environment; results in event order.
@@ -497,10 +501,10 @@ class LambdaFunction:
         with ThreadPoolExecutor(max_workers=max(1, len(payloads))) as pool:
             return list(pool.map(lambda slot, payload: self._invoke_in(*slot, payload), slots, payloads))
 
-    def _invoke_in(self, environment, cold, event_json) -> Invocation:
+    def _invoke_in(self, environment, cold, event_json, request_id=None) -> Invocation:
         keep = False
         try:
-            invocation, keep = self._run(environment, cold, event_json)
+            invocation, keep = self._run(environment, cold, event_json, request_id or str(uuid.uuid4()))
         finally:
             self._release(environment, keep)
         self.invocations.append(invocation)
@@ -533,9 +537,9 @@ class LambdaFunction:
                 return
         environment.discard()
 
-    def _run(self, environment: _ExecutionEnvironment, cold: bool, event_json: str) -> tuple[Invocation, bool]:
+    def _run(self, environment: _ExecutionEnvironment, cold: bool, event_json: str,
+             request_id: str) -> tuple[Invocation, bool]:
         """One invocation in ``environment``; returns it and whether the environment may be reused."""
-        request_id = str(uuid.uuid4())
         lines = []
         init_ms = None
         if cold:
@@ -616,6 +620,10 @@ class LambdaFunction:
                 error, response_json = None, json.dumps(result)
             except Exception as exc:
                 error, response_json = _worker.error_shape(exc, request_id, skip_frames=1), None
+            except SystemExit as exc:  # in a worker this ends the environment; here it must not end the kernel
+                error, response_json = {"errorType": "Runtime.ExitError", "errorMessage":
+                                        f"RequestId: {request_id} Error: Runtime exited with error: exit status "
+                                        f"{exc.code or 0}"}, None
             duration = (time.perf_counter() - started) * 1000
         lines = [f"START RequestId: {request_id} Version: $LATEST", *_split(buffer.getvalue())]
         if error:

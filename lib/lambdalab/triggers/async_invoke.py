@@ -12,7 +12,7 @@ A service that invokes a function asynchronously hands the event to Lambda's int
 
 How the emulation tells which events an invocation caused: events are delivered one at a time, and the event source
 (``after_each``) collects what appeared while that invocation ran. Lambda does it with metadata the AWS SDK carries
-in the X-Ray trace header. Retries here reuse the event but each attempt gets its own request ID (Lambda keeps one).
+in the X-Ray trace header. Retries reuse the event and its request ID, as Lambda's do.
 """
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ class AsyncInvoker:
             d.destination_record = self._send_record(d, "RecursiveInvocationException")
             return
         d.times.append(clock.now())
-        invocation = self.function.invoke(d.event)
+        invocation = self.function.invoke(d.event, request_id=d.attempts[0].request_id if d.attempts else None)
         d.attempts.append(invocation)
         if invocation.ok:
             d.outcome = "ok"
