@@ -579,6 +579,8 @@ class LambdaFunction:
         init_ms = round(init_ms, 2) if init_ms is not None else None
         billed = billed_duration(duration_ms, init_ms)
         used = max(1, math.ceil(environment.peak_kb / 1024)) if environment.peak_kb else None
+        if used is not None:  # Lambda stops a function at its memory size, so REPORT never shows more
+            used = min(used, self.memory_mb)
         response = None
         if response_json is not None and error is None:
             if len(response_json.encode()) > PAYLOAD_LIMIT_BYTES:
