@@ -13,8 +13,26 @@ def _range(records) -> str:
     return first if first == last else f"{first}..{last}"
 
 
+class _Records:
+    """What a batch, a discarded batch and a blocked one say about their ``records``."""
+
+    records: list
+
+    @property
+    def size(self) -> int:
+        return len(self.records)
+
+    @property
+    def sequence_numbers(self) -> list[str]:
+        return [r.sequence_number for r in self.records]
+
+    @property
+    def range(self) -> str:
+        return _range(self.records)
+
+
 @dataclass(eq=False)
-class BatchAttempt:
+class BatchAttempt(_Records):
     """One invocation with one batch: which records (a sequence range of one shard) and what came of it."""
 
     round: int  # polling round; the batches of one round ran concurrently
@@ -32,24 +50,12 @@ class BatchAttempt:
     window: tuple | None = field(default=None, repr=False)
 
     @property
-    def size(self) -> int:
-        return len(self.records)
-
-    @property
     def first(self) -> str | None:
         return self.records[0].sequence_number if self.records else None
 
     @property
     def last(self) -> str | None:
         return self.records[-1].sequence_number if self.records else None
-
-    @property
-    def sequence_numbers(self) -> list[str]:
-        return [r.sequence_number for r in self.records]
-
-    @property
-    def range(self) -> str:
-        return _range(self.records)
 
     @property
     def ok(self) -> bool:
@@ -62,7 +68,7 @@ class BatchAttempt:
 
 
 @dataclass(eq=False)
-class Discarded:
+class Discarded(_Records):
     """A batch Lambda gave up on; ``message`` is what went (or would go) to the on-failure destination."""
 
     round: int
@@ -76,21 +82,9 @@ class Discarded:
     message: dict = field(default_factory=dict, repr=False)
     destination: str | None = None  # None: no on-failure destination, the records are simply skipped
 
-    @property
-    def size(self) -> int:
-        return len(self.records)
-
-    @property
-    def sequence_numbers(self) -> list[str]:
-        return [r.sequence_number for r in self.records]
-
-    @property
-    def range(self) -> str:
-        return _range(self.records)
-
 
 @dataclass(eq=False)
-class Blocked:
+class Blocked(_Records):
     """A lane whose batch keeps failing while Lambda would keep retrying: nothing after it moves."""
 
     shard_id: str
@@ -100,10 +94,6 @@ class Blocked:
     detail: str
     expires_at: float | None  # when the batch's oldest record passes MaximumRecordAgeInSeconds / retention
     retries_left: int | None = None  # None: MaximumRetryAttempts is -1 (infinite)
-
-    @property
-    def range(self) -> str:
-        return _range(self.records)
 
     def __str__(self):
         text = f"{self.lane} BLOCKED at [{self.range}] after {self.attempts} attempts ({self.detail}); Lambda retries"
