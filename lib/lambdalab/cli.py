@@ -48,8 +48,7 @@ def _generate(args) -> int:
 
 def _add_generate(subparsers) -> None:
     p = subparsers.add_parser("generate", help="write the student versions in labs/ from solutions/")
-    p.add_argument("--lab", help="only this lab (e.g. lab01); default: every lab")
-    p.add_argument("--root", help="the course folder (default: the one holding solutions/)")
+    _lab_and_root(p, "only this lab (e.g. lab01); default: every lab")
     p.set_defaults(run=_generate)
 
 
@@ -68,9 +67,13 @@ def _check_generated(args) -> int:
 
 def _add_check_generated(subparsers) -> None:
     p = subparsers.add_parser("check-generated", help="exit 1 if labs/ is out of date with solutions/")
-    p.add_argument("--lab", help="only this lab")
-    p.add_argument("--root", help="the course folder (default: the one holding solutions/)")
+    _lab_and_root(p, "only this lab")
     p.set_defaults(run=_check_generated)
+
+
+def _lab_and_root(parser, lab_help: str) -> None:
+    parser.add_argument("--lab", help=lab_help)
+    parser.add_argument("--root", help="the course folder (default: the one holding solutions/)")
 
 
 COMMANDS = [_add_grade, _add_generate, _add_check_generated]

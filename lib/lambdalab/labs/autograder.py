@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from . import load
 from .core import NOT_RUN, PASSED, Lab
-from .report import CheckResult
+from .report import CheckResult, Totals
 
 CSV_COLUMNS = ["student", "lab", "check", "points", "max", "status", "time", "detail"]
 
@@ -42,7 +42,7 @@ class Submission:
 
 
 @dataclass
-class Graded:
+class Graded(Totals):
     """A graded submission: one result per check of the lab, and how the notebook ran."""
 
     student: str
@@ -53,14 +53,6 @@ class Graded:
     cells: dict = field(default_factory=dict)
     restarts: int = 0
     seconds: float = 0.0
-
-    @property
-    def points(self) -> int:
-        return sum(r.points for r in self.results)
-
-    @property
-    def max_points(self) -> int:
-        return sum(r.max_points for r in self.results)
 
     def problems(self) -> list[str]:
         """What went wrong while the notebook ran, one line each (cell numbers count from 1)."""

@@ -58,8 +58,22 @@ class CheckResult:
         return rows
 
 
+class Totals:
+    """Points earned and possible over ``results`` (a lab report, or a graded submission)."""
+
+    results: list
+
+    @property
+    def points(self) -> int:
+        return sum(r.points for r in self.results)
+
+    @property
+    def max_points(self) -> int:
+        return sum(r.max_points for r in self.results)
+
+
 @dataclass
-class Report:
+class Report(Totals):
     """The results of one ``check()`` call (or one grading run): displays itself in Jupyter and as text."""
 
     lab: object
@@ -73,14 +87,6 @@ class Report:
     def passed(self) -> bool:
         """True when every check that ran passed."""
         return bool(self.results) and all(r.passed for r in self.results)
-
-    @property
-    def points(self) -> int:
-        return sum(r.points for r in self.results)
-
-    @property
-    def max_points(self) -> int:
-        return sum(r.max_points for r in self.results)
 
     def __getitem__(self, check_id: str) -> CheckResult:
         """A result by check id (``"task1.decodes_example"``) or by its name alone (``"decodes_example"``)."""
