@@ -101,9 +101,9 @@ def start() -> Backend:
             _mock.start()
             _server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             _server.start()
-            _serve_one_request_at_a_time(_server)
-            _speed_up_moto_server(_server)
-            _follow_simulated_clock()
+            from . import moto_patches
+
+            moto_patches.apply_all(_server)
             host, port = _server.get_host_and_port()
             endpoint = f"http://{host}:{port}"
             _session = boto3.session.Session(region_name=region, **FAKE_CREDENTIALS)
@@ -123,42 +123,6 @@ def start() -> Backend:
             endpoint = None
         _backend = Backend(name, region, account, endpoint, in_process=(name == "moto"))
         return _backend
-
-
-def _serve_one_request_at_a_time(server) -> None:
-    """moto's backends are not thread-safe: concurrent UpdateItem ADD calls from several Lambda environments lose
-    updates (real DynamoDB does not). Serialise the loopback server's requests; each takes about a millisecond."""
-    app, lock = server._server.app, threading.Lock()
-
-    def serialised(environ, start_response):
-        with lock:
-            return list(app(environ, start_response))
-
-    server._server.app = serialised
-
-
-def _speed_up_moto_server(server) -> None:
-    """moto's server lists its own package folder to route every request; list it once. A Lambda handler pays this
-    on each S3 or DynamoDB call (about 1.5 ms of a GET + PUT)."""
-    import moto.backends
-
-    modules = frozenset(moto.backends.list_of_moto_modules())
-    moto.backends.list_of_moto_modules = lambda: modules
-
-
-def _follow_simulated_clock() -> None:
-    """Make moto stamp new Kinesis and DynamoDB Streams records with ``lambdalab.clock`` time, not the wall clock,
-    so record age, retention, AT_TIMESTAMP and tumbling windows follow the time the course advances."""
-    import moto.dynamodb.models.table as ddb_table
-    import moto.kinesis.models as kinesis_models
-
-    from . import clock
-
-    def utcnow():
-        return clock.now_datetime().replace(tzinfo=None)
-
-    kinesis_models.utcnow = utcnow
-    ddb_table.utcnow = utcnow
 
 
 def _check_reachable(name: str, endpoint: str) -> None:
