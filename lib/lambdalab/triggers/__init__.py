@@ -2,7 +2,7 @@
 
 - ``connect_s3``: S3 event notifications, invoked asynchronously (retries, destinations, loop detection).
 - ``connect_dynamodb_stream`` / ``connect_kinesis``: event source mappings (a poller, batches, retries, bisect...).
-- ``connect_rule``: EventBridge rules.
+- ``connect_rule``: EventBridge rules; ``test_pattern``: does an event pattern match an event, and why not.
 
 Each returns an object whose ``drain()`` delivers everything pending and reports what happened.
 """
@@ -13,6 +13,7 @@ _WHERE = {
     "connect_dynamodb_stream": "streams",
     "connect_kinesis": "streams",
     "connect_rule": "eventbridge",
+    "test_pattern": "eventbridge",
 }
 __all__ = list(_WHERE)
 

@@ -143,12 +143,13 @@ class AsyncInvoker:
     """
 
     def __init__(self, function, on_failure: str | None = None, max_retries: int = 2, duplicates: float = 0.0,
-                 seed: int = 0):
+                 seed: int = 0, loop_detection: bool = True):
         if max_retries not in (0, 1, 2):
             raise ValueError(f"max_retries={max_retries!r}: Lambda allows 0, 1 or 2 retries of an asynchronous event.")
         if not 0.0 <= duplicates <= 1.0:
             raise ValueError(f"duplicates={duplicates!r} is a probability: a number from 0 to 1.")
         self.function = function
+        self.loop_detection = loop_detection  # False for EventBridge: Lambda detects loops through SQS, SNS, S3 only
         self.max_retries = max_retries
         self.duplicates = duplicates
         self.on_failure = _queue_url(on_failure) if on_failure else None
@@ -186,7 +187,7 @@ class AsyncInvoker:
         return report
 
     def _attempt(self, d: Delivery) -> None:
-        if d.depth > LOOP_LIMIT:
+        if self.loop_detection and d.depth > LOOP_LIMIT:
             d.outcome = "loop-stopped"
             log.warning("%s (function %s, chain %s, invocation %d)", LOOP_MESSAGE, self.function.name, d.chain[:8],
                         d.depth)
