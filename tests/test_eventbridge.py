@@ -171,6 +171,8 @@ def test_schedules_fire_the_right_number_of_times_over_a_simulated_day(backend, 
     assert set(event) == ENVELOPE and event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
     assert event["resources"] == [hourly.rule_arn] and event["detail"] == {}
     assert event["time"] == datetime.fromtimestamp(start + 3600, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    send_event("any.source", "Thing", {"x": 1})  # a scheduled rule has no pattern: bus events never reach it
+    assert noon.drain().responses == []
     clock.advance(6 * 86400)
     assert len(weekdays.drain().responses) in (4, 5, 6) and len(hourly.drain().responses) == 144
     assert hourly.drain().responses == []  # nothing fires twice

@@ -12,7 +12,8 @@ Validation (``EventPatternParser.parse``): moto accepted unknown operators, wron
 lists and patterns that are not JSON objects (some then failed later with TypeError or AttributeError); this raises
 moto's ``InvalidEventPatternException`` with Event Ruler's reason, as ``PutRule`` does on AWS.
 Delivery (``Rule.send_to_targets``, SQS targets): the event keeps ``account``, ``time`` is the ISO string AWS sends
-(and patterns on ``time`` see that string), moto's internal ``ingestion-time`` is dropped; ``Input``, ``InputPath``
+(and patterns on ``time`` see that string), moto's internal ``ingestion-time`` is dropped, a scheduled rule (no
+pattern) receives no bus events (moto: all of them); ``Input``, ``InputPath``
 and an ``InputTransformer`` whose template is plain text (not JSON) are applied as on AWS.
 S3 -> EventBridge: ``etag`` (moto: ``eTag``), AWS's ``reason`` values (moto: ``ObjectCreated``) and
 ``deletion-type``, no ``version-id`` for unversioned buckets, and events go to the default bus only (moto: every bus).
@@ -458,6 +459,8 @@ def _send_to_targets(self, original_event, transform_input_flag: bool = True) ->
     from moto.sqs.models import sqs_backends
     from moto.utilities.arns import parse_arn
 
+    if not self.event_pattern.get_pattern():
+        return  # a rule with a schedule and no pattern matches no event (moto: every event on the bus)
     event = aws_event(original_event)
     if not matches(self.event_pattern.get_pattern(), event):
         return

@@ -160,3 +160,34 @@ def describe_value(value) -> str:
         return "an object" if value else "an empty object"
     text = json.dumps(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass
+class Comparison:
+    """One pattern against several labelled events: a verdict (and reasons) per event, shown as a table."""
+
+    pattern: dict
+    results: dict  # label -> PatternResult
+
+    def __repr__(self):
+        lines = [json.dumps(self.pattern)]
+        for label, result in self.results.items():
+            lines.append(f"  {label}: {'matches' if result.matches else 'no match'}")
+            lines.extend(f"      {r}" for r in result.reasons)
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        rows = []
+        for label, result in self.results.items():
+            verdict = ("<span style='color:#1b7f3b'>&#10004; matches</span>" if result.matches else
+                       "<span style='color:#b3261e'>&#10008; no match</span>")
+            why = "<br>".join(escape(r) for r in result.reasons)
+            rows.append(f"<tr><td style='text-align:left'>{escape(label)}</td><td>{verdict}</td>"
+                        f"<td style='text-align:left'><code>{why}</code></td></tr>")
+        return (f"<p><code>{escape(json.dumps(self.pattern))}</code></p><table><tr><th>event</th><th>verdict</th>"
+                f"<th>why not</th></tr>{''.join(rows)}</table>")
+
+
+def compare(pattern, events: dict) -> Comparison:
+    """``test_pattern`` for each of ``events`` ({label: event}): which ones would the rule deliver, and why not."""
+    return Comparison(_load(pattern, "pattern"), {label: test_pattern(pattern, e) for label, e in events.items()})
