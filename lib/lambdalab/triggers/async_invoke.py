@@ -105,7 +105,7 @@ class AsyncReport:
         lines = [self.summary()]
         for n, d in enumerate(self.deliveries, 1):
             lines.append(f"  {n:>3}. {d.label}  [{_outcome_text(d)}]")
-        for d in self.loop_stops[:1]:
+        if self.loop_stops:
             lines.append(f"  {LOOP_MESSAGE}")
         return "\n".join(lines)
 
