@@ -24,7 +24,8 @@ import uuid
 from dataclasses import dataclass, field
 from html import escape
 
-from .. import aws, clock
+from .. import clock
+from .destinations import resolve_destination
 
 RETRY_DELAYS_S = (60, 120)  # Lambda's back-off between the 1st/2nd and the 2nd/3rd attempts
 PAYLOAD_LIMIT_BYTES = 1024 * 1024  # an asynchronous invocation's event: 1 MB (256 KB before October 2025)
@@ -137,8 +138,8 @@ def _outcome_text(d: Delivery) -> str:
 class AsyncInvoker:
     """Lambda's asynchronous-invocation queue for one function.
 
-    ``on_failure``: an SQS queue (name, URL or ARN) that receives the invocation record of an event that failed every
-    attempt. ``max_retries``: 0 to 2 (Lambda's default is 2). ``duplicates``: the chance (0 to 1) that a successful
+    ``on_failure``: an SQS queue (name, URL or ARN) or SNS topic (ARN) that receives the invocation record of an event
+    that failed every attempt. ``max_retries``: 0 to 2 (Lambda's default is 2). ``duplicates``: the chance (0 to 1) that a successful
     event is delivered a second time, to show why handlers must be idempotent.
     """
 
@@ -151,7 +152,7 @@ class AsyncInvoker:
         self.function = function
         self.max_retries = max_retries
         self.duplicates = duplicates
-        self.on_failure = _queue_url(on_failure) if on_failure else None
+        self.on_failure = resolve_destination(on_failure) if on_failure else None
         self._random = random.Random(seed)
         self._queue: list[Delivery] = []
 
@@ -228,7 +229,7 @@ class AsyncInvoker:
             record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
             record["responsePayload"] = last.error
         if self.on_failure:
-            aws.client("sqs").send_message(QueueUrl=self.on_failure, MessageBody=json.dumps(record))
+            self.on_failure(record)
             d.sent_to_destination = True
         return record
 
@@ -243,13 +244,3 @@ def _check_payload(event) -> None:
         raise ValueError(f"The event is {size:,} bytes; an asynchronous invocation accepts at most "
                          f"{PAYLOAD_LIMIT_BYTES:,} bytes (1 MB). Put large data in S3 and send its key instead.")
 
-
-def _queue_url(queue: str) -> str:
-    """An SQS queue URL from a queue name, URL or ARN; a clear error if the queue does not exist."""
-    name = queue.rsplit(":", 1)[-1] if queue.startswith("arn:") else queue.rstrip("/").rsplit("/", 1)[-1]
-    sqs = aws.client("sqs")
-    try:
-        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    except sqs.exceptions.QueueDoesNotExist:
-        raise ValueError(f"The on-failure destination queue {name!r} does not exist. Create it first: "
-                         f"aws.client('sqs').create_queue(QueueName={name!r})") from None
