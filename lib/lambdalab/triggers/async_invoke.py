@@ -17,7 +17,6 @@ in the X-Ray trace header. Retries reuse the event and its request ID, as Lambda
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import random
 import uuid
@@ -25,10 +24,10 @@ from dataclasses import dataclass, field
 from html import escape
 
 from .. import clock
+from ..payloads import ASYNC_LIMIT_BYTES, event_json
 from .destinations import resolve_destination
 
 RETRY_DELAYS_S = (60, 120)  # Lambda's back-off between the 1st/2nd and the 2nd/3rd attempts
-PAYLOAD_LIMIT_BYTES = 1024 * 1024  # an asynchronous invocation's event: 1 MB (256 KB before October 2025)
 LOOP_LIMIT = 16  # invocations of one chain Lambda allows; it drops the next one
 LOOP_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources and "
                 "stopped your function's invocation.")  # RecursiveInvocationException, as the Lambda API words it
@@ -162,7 +161,7 @@ class AsyncInvoker:
 
     def submit(self, event: dict, label: str = "event", parent: Delivery | None = None) -> Delivery:
         """Queue ``event``; ``parent`` is the delivery whose invocation caused it (the same chain, one deeper)."""
-        _check_payload(event)  # Lambda refuses it when it is queued, not minutes later when it runs
+        event_json(event, ASYNC_LIMIT_BYTES)  # Lambda refuses it when it is queued, not minutes later when it runs
         chain, depth = (parent.chain, parent.depth + 1) if parent else (uuid.uuid4().hex, 1)
         delivery = Delivery(event=event, label=label, chain=chain, depth=depth, due=clock.now(),
                             order=next(_sequence))
@@ -232,15 +231,4 @@ class AsyncInvoker:
             self.on_failure(record)
             d.sent_to_destination = True
         return record
-
-
-def _check_payload(event) -> None:
-    try:
-        size = len(json.dumps(event).encode())
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"The event must be JSON-serialisable, as every AWS event is ({exc}). Convert datetimes to "
-                        "ISO strings, bytes to base64 text and sets to lists before sending it.") from None
-    if size > PAYLOAD_LIMIT_BYTES:
-        raise ValueError(f"The event is {size:,} bytes; an asynchronous invocation accepts at most "
-                         f"{PAYLOAD_LIMIT_BYTES:,} bytes (1 MB). Put large data in S3 and send its key instead.")
 

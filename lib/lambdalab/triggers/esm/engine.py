@@ -21,13 +21,14 @@ from collections import deque
 from dataclasses import dataclass
 
 from ... import clock
+from ...payloads import SYNC_LIMIT_BYTES
 from .records import failure_message, iso
 from .result import BatchAttempt, Blocked, Discarded, DrainResult, WindowResult
 from .settings import REPORT_BATCH_ITEM_FAILURES, Settings
 
 __all__ = ["Engine", "Settings", "REPORT_BATCH_ITEM_FAILURES", "judge", "backoff_s"]
 
-PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit caps a batch
+PAYLOAD_LIMIT_BYTES = SYNC_LIMIT_BYTES  # Lambda's synchronous payload limit caps a batch
 STATE_LIMIT_BYTES = 1024 * 1024  # tumbling-window state per shard
 EVENT_OVERHEAD_BYTES = 1024  # the event around the records (tumbling-window fields included)
 BACKOFF_FIRST_S = 1.0  # retry back-off: 1 s, doubling, at most 60 s (Lambda documents "exponential back-off")
