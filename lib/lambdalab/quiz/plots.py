@@ -6,7 +6,7 @@ or a script. ``show_progress()`` displays the figure as a PNG in Jupyter.
 from __future__ import annotations
 
 from .bank import DOMAINS, SECTIONS, load_bank
-from .exam import MAX_SCALED, MIN_SCALED, PASS_FRACTION, PASS_SCALED
+from .scoring import MAX_SCALED, MIN_SCALED, PASS_FRACTION, PASS_SCALED
 
 GREEN, ORANGE, GREY, BLUE = "#2e7d32", "#ef6c00", "#d0d0d0", "#1565c0"
 

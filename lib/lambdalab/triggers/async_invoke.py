@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import random
 import uuid
 from dataclasses import dataclass, field
 from html import escape
 
-from .. import aws, clock
+from .. import aws, clock, notices
 
 RETRY_DELAYS_S = (60, 120)  # Lambda's back-off between the 1st/2nd and the 2nd/3rd attempts
 PAYLOAD_LIMIT_BYTES = 1024 * 1024  # an asynchronous invocation's event: 1 MB (256 KB before October 2025)
@@ -32,7 +31,7 @@ LOOP_LIMIT = 16  # invocations of one chain Lambda allows; it drops the next one
 LOOP_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources and "
                 "stopped your function's invocation.")  # RecursiveInvocationException, as the Lambda API words it
 
-log = logging.getLogger("lambdalab.triggers")
+log = notices.logger("lambdalab.triggers")  # the loop-stopped message is expected output: stdout
 _sequence = itertools.count(1)
 
 
