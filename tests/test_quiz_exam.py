@@ -133,9 +133,35 @@ def test_answer_flag_revisit_and_finish(store):
     assert e.finish() is report  # idempotent
     with pytest.raises(ex.ExamOver):
         e.answer(3, "A")
-    answers = store.answers(mode="exam")
-    assert sorted(a.question_id for a in answers) == sorted([e.items[0].question.id, wrong_q.id])
-    assert all(a.correct for a in answers)
+    answers = store.answers(mode="exam")  # every question asked is recorded; unanswered ones as not correct
+    assert sorted(a.question_id for a in answers) == sorted(it.question.id for it in e.items)
+    assert sorted(a.question_id for a in answers if a.correct) == sorted([e.items[0].question.id, wrong_q.id])
+    assert all(a.answer is None for a in answers if not a.correct)
+
+
+def test_exam_report_and_progress_chart_agree(store):
+    """The report's per-domain numbers are the chart's: 3/20 in the report is 3/20 in the chart, not 3/3."""
+    from lambdalab.quiz import plots
+
+    bank = load_bank()
+    e = make_exam(20, store=store)
+    for i in (0, 4, 9):
+        e.answer(i, list(e.items[i].question.answer))
+    wrong = e.items[5].question
+    e.answer(5, [k for k in wrong.options if k not in wrong.answer][: wrong.select])
+    heard = []
+    store.subscribe(heard.append)
+    report = e.finish()
+    assert report.correct == 3 and report.total == 20
+    assert len(heard) == 1 and len(heard[0]) == 20  # one notification for the whole exam (views redraw once)
+    summary = store.summary(bank)
+    chart = {d: (v["correct"], v["attempted"]) for d, v in summary["domains"].items() if v["attempted"]}
+    assert chart == report.per_domain
+    fig = plots.progress_figure(store, bank)
+    labels = sorted(t.get_text() for t in fig.axes[1].texts)
+    domains = summary["domains"]
+    assert labels == sorted(f"{domains[d]['correct']}/{domains[d]['attempted']}" for d in (1, 2, 3, 4))
+    assert sum(int(x.split("/")[0]) for x in labels) == 3 and sum(int(x.split("/")[1]) for x in labels) == 20
 
 
 def test_all_right_passes_and_wrong_answers_are_explained():

@@ -29,6 +29,7 @@ _WHERE = {
     "ProgressStore": "progress",
     "progress_path": "progress",
     "show_progress": "plots",
+    "ProgressView": "plots",
     "progress_figure": "plots",
 }
 __all__ = list(_WHERE)

@@ -216,7 +216,7 @@ class Exam:
 
     # -- the end -------------------------------------------------------------------------------------------------
     def finish(self) -> ExamReport:
-        """Grade what was answered (unanswered counts as wrong), record it in progress, and return the report."""
+        """Grade what was answered (unanswered counts as wrong), record every question in progress, return the report."""
         if self.report is not None:
             return self.report
         self.start()
@@ -242,17 +242,19 @@ class Exam:
         return self.report
 
     def _save(self, results) -> None:
+        """Record every question the exam asked: an unanswered one as not correct, as the real exam scores it, so the
+        progress chart and this report agree."""
         import datetime as dt
 
         from .progress import default_store
 
         store = self._store if self._store is not None else default_store()
-        for item, result in zip(self.items, results):
-            if result is None:
-                continue
-            at = dt.datetime.fromtimestamp(item.answered_at, dt.timezone.utc) if item.answered_at else None
-            store.record(item.question.id, correct=result.correct, mode="exam", answer=list(result.given),
-                         section=item.question.section, domain=item.question.domain, at=at)
+        with store.batch():
+            for item, result in zip(self.items, results):
+                at = dt.datetime.fromtimestamp(item.answered_at, dt.timezone.utc) if item.answered_at else None
+                store.record(item.question.id, correct=bool(result and result.correct), mode="exam",
+                             answer=list(result.given) if result is not None else None,
+                             section=item.question.section, domain=item.question.domain, at=at, source=self)
 
     def __repr__(self):
         state = "finished" if self.finished else ("running" if self.started else "not started")
