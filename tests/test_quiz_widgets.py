@@ -133,6 +133,24 @@ def test_free_text_card_accepts_synonyms(own_progress):
     assert [a.answer for a in own_progress.answers()] == ["Amazon SQS", "  event-bridge "]
 
 
+def test_enter_in_the_text_box_submits_the_answer(own_progress):
+    card = quiz.checkpoint("08", types="text")[0]
+    card.select("event-bridge")
+    card.input._handle_string_msg(None, {"event": "submit"}, [])  # what the browser sends when Enter is pressed
+    assert "Correct." in card.feedback.value and card.attempts == 1
+    assert [a.answer for a in own_progress.answers()] == ["event-bridge"]
+
+
+def test_options_keep_their_radio_beside_the_first_line(own_progress):
+    """The CSS every quiz view carries: each option a flex row, the input not floated (measured in test_browser)."""
+    from lambdalab.quiz.widgets import CSS
+
+    assert "display: flex !important" in CSS and "float: none !important" in CSS and "align-items: flex-start" in CSS
+    assert CSS in quiz.checkpoint("02").header.value
+    assert CSS in quiz.practice_exam(n=5, seed=1).widget.children[0].value
+    assert CSS in quiz.review().header.value
+
+
 def test_review_re_asks_what_was_wrong(own_progress):
     empty = quiz.review()
     assert len(empty) == 0 and "Nothing to review" in "".join(widget_texts(empty.widget))

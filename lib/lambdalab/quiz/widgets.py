@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from html import escape
 
 from .bank import DOMAINS, Question, load_bank, resolve_section
@@ -16,10 +17,20 @@ from .grading import grade_question
 from .live import cell_key, drawn_note
 from .plots import exam_figure, figure_png
 
+# Each option is a flex row: the radio or checkbox stays beside the FIRST line of its label, however long the label
+# and however narrow the window (ipywidgets' own CSS gives a label one fixed-height line and floats the input).
 CSS = """<style>
-.lambdalab-quiz label, .lambdalab-quiz .widget-label-basic span { white-space: normal !important; height: auto !important;
-  line-height: 1.35 !important; overflow: visible !important; }
-.lambdalab-quiz .widget-radio-box label { margin-bottom: 6px; }
+.lambdalab-quiz .widget-radio-box label, .lambdalab-quiz .jupyter-widget-radio-box label,
+.lambdalab-quiz .widget-checkbox label, .lambdalab-quiz .jupyter-widget-checkbox label {
+  display: flex !important; flex-direction: row; align-items: flex-start; height: auto !important;
+  line-height: 1.35 !important; white-space: normal !important; overflow: visible !important; overflow-wrap: anywhere;
+  margin-bottom: 6px; }
+.lambdalab-quiz .widget-radio-box input, .lambdalab-quiz .jupyter-widget-radio-box input,
+.lambdalab-quiz .widget-checkbox input, .lambdalab-quiz .jupyter-widget-checkbox input {
+  float: none !important; flex: 0 0 auto; height: 1.35em !important; margin: 0 8px 0 1px !important; }
+.lambdalab-quiz .widget-checkbox, .lambdalab-quiz .jupyter-widget-checkbox, .lambdalab-quiz .widget-radio,
+.lambdalab-quiz .jupyter-widget-radio, .lambdalab-quiz .widget-label-basic span { height: auto !important;
+  white-space: normal !important; overflow: visible !important; }
 .lambdalab-card { border-left: 3px solid #1565c0; padding: 4px 10px; margin: 10px 0; }
 .lambdalab-ok { color: #1b5e20; } .lambdalab-no { color: #b71c1c; } .lambdalab-note { color: #555; }
 .lambdalab-quiz pre { background: #f6f8fa; padding: 6px; white-space: pre-wrap; }
@@ -106,7 +117,10 @@ class QuestionCard:
                                         layout=w.Layout(width="auto")) for k in display_order(q)}
             self.input = w.VBox(list(self.boxes.values()))
         else:
-            self.input = w.Text(placeholder="Type your answer, then press Check", layout=w.Layout(width="70%"))
+            self.input = w.Text(placeholder="Type your answer, then press Enter or Check", layout=w.Layout(width="70%"))
+            with warnings.catch_warnings():  # ipywidgets 8 marks on_submit deprecated; it is still how Enter arrives
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.input.on_submit(lambda _: self.check())
         self.check_button = w.Button(description="Check", button_style="primary", icon="check")
         self.check_button.on_click(lambda _: self.check())
         self.feedback = w.HTML("")
@@ -325,7 +339,8 @@ class ExamView:
             "The clock starts when you press Start; when time is up the exam ends and what you answered is graded.</p>"),
             self.start_button]
         header = w.HTML(f"{CSS}<h4>Practice exam</h4>")
-        self.widget = w.VBox([header, self.timer, self.status, self.nav, self.body, self.tick])
+        # the question before the buttons: Tab goes from the options to Previous/Next/Flag/Go to/Finish
+        self.widget = w.VBox([header, self.timer, self.status, self.body, self.nav, self.tick])
         self.widget.add_class("lambdalab-quiz")
 
     # -- actions (what the buttons do) ---------------------------------------------------------------------------
