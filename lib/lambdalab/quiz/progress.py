@@ -11,11 +11,11 @@ SQLite's WAL mode needs a local disk: on a JupyterHub whose home folders are on 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import pathlib
-import contextlib
 import sqlite3
 import sys
 import threading
@@ -137,7 +137,7 @@ class ProgressStore:
             return
         if not recorded:
             return
-        for key, callback in list(self._listeners.items()):
+        for callback in list(self._listeners.values()):
             try:
                 callback(recorded)
             except Exception as exc:  # noqa: BLE001 - a broken view must not lose or block an answer
