@@ -5,12 +5,12 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from test_event_patterns import CASES
 
 from lambdalab import aws, clock
 from lambdalab.runtime import LambdaFunction
 from lambdalab.triggers import connect_rule
 from lambdalab.triggers.eventbridge import Schedule, send_event, send_s3_events_to_eventbridge
+from test_event_patterns import CASES
 
 ENVELOPE = {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 

@@ -1,10 +1,10 @@
 """Lab 4's checks judge patterns rightly: the solution passes every check (hidden ones with several seeds), the student
 version is "not written yet", and each typical wrong pattern fails with the sandbox's reason and a hint."""
 import pytest
-from test_labs_check import notebook_namespace
 
 from lambdalab import labs
 from lambdalab.labs import lab04
+from test_labs_check import notebook_namespace
 
 
 @pytest.fixture
