@@ -13,7 +13,7 @@ lists and patterns that are not JSON objects (some then failed later with TypeEr
 moto's ``InvalidEventPatternException`` with Event Ruler's reason, as ``PutRule`` does on AWS.
 Delivery (``Rule.send_to_targets``, SQS targets): the event keeps ``account``, ``time`` is the ISO string AWS sends
 (and patterns on ``time`` see that string), moto's internal ``ingestion-time`` is dropped, a scheduled rule (no
-pattern) receives no bus events (moto: all of them); ``Input``, ``InputPath``
+pattern) receives no bus events (moto: all of them), nor does a disabled rule (moto: it still delivers); ``Input``, ``InputPath``
 and an ``InputTransformer`` whose template is plain text (not JSON) are applied as on AWS.
 S3 -> EventBridge: ``etag`` (moto: ``eTag``), AWS's ``reason`` values (moto: ``ObjectCreated``) and
 ``deletion-type``, no ``version-id`` for unversioned buckets, and events go to the default bus only (moto: every bus).
@@ -412,7 +412,7 @@ def json_path(event, path: str):
     return node
 
 
-def transform_input(event: dict, target: dict):
+def target_input(event: dict, target: dict):
     """What a target receives: ``Input`` (constant JSON), ``InputPath`` (part of the event) or ``InputTransformer``
     (values picked by ``InputPathsMap`` put into ``InputTemplate``); the whole event otherwise."""
     if target.get("Input"):
@@ -454,11 +454,13 @@ def _fill_template(template: str, values: dict):
         return text
 
 
-def _send_to_targets(self, original_event, transform_input_flag: bool = True) -> None:
+def _send_to_targets(self, original_event, transform_input: bool = True) -> None:
     """moto's ``Rule.send_to_targets``, corrected for SQS targets (the ones the course routes through)."""
     from moto.sqs.models import sqs_backends
     from moto.utilities.arns import parse_arn
 
+    if self.state != "ENABLED":
+        return  # a disabled rule matches nothing (moto: it still delivers)
     if not self.event_pattern.get_pattern():
         return  # a rule with a schedule and no pattern matches no event (moto: every event on the bus)
     event = aws_event(original_event)
@@ -470,7 +472,7 @@ def _send_to_targets(self, original_event, transform_input_flag: bool = True) ->
         if arn.service != "sqs":
             others.append(target)
             continue
-        payload = transform_input(event, target)
+        payload = target_input(event, target)
         body = payload if isinstance(payload, str) else json.dumps(payload)
         group_id = target.get("SqsParameters", {}).get("MessageGroupId")
         sqs_backends[arn.account][arn.region].send_message(queue_name=arn.resource_id, message_body=body,
@@ -479,7 +481,7 @@ def _send_to_targets(self, original_event, transform_input_flag: bool = True) ->
         saved = self.targets
         self.targets = others
         try:
-            _original["send_to_targets"](self, original_event, transform_input_flag)
+            _original["send_to_targets"](self, original_event, transform_input)
         finally:
             self.targets = saved
 

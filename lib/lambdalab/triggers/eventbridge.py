@@ -23,7 +23,7 @@ import uuid
 from datetime import datetime, timezone
 
 from .. import aws, clock
-from ..moto_patches.events import iso_time, transform_input
+from ..moto_patches.events import iso_time, target_input
 from .async_invoke import AsyncInvoker, AsyncReport
 from .patterns import compile_pattern, test_pattern  # noqa: F401 - test_pattern is public here too
 
@@ -194,7 +194,7 @@ class RuleTrigger:
         now = clock.now()
         for when in self.schedule.fire_times(self._last_tick, now):
             event = scheduled_event(self.rule_arn, when)
-            self.invoker.submit(transform_input(event, self.target), label=f"Scheduled Event {event['time']}")
+            self.invoker.submit(target_input(event, self.target), label=f"Scheduled Event {event['time']}")
         self._last_tick = now
 
     @property
