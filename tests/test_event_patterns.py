@@ -195,6 +195,19 @@ def test_the_moto_patch_is_in_force(backend):
     assert not EventPattern.load('{"ok": [1]}').matches_event({"ok": True})  # moto alone: True
 
 
+def test_the_test_event_pattern_api_answers_with_the_same_matcher(backend):
+    from botocore.exceptions import ClientError
+
+    from lambdalab import aws
+
+    events = aws.client("events")
+    for name, pattern, good, bad in CASES[:12]:
+        assert events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(good))["Result"], name
+        assert not events.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(bad))["Result"], name
+    with pytest.raises(ClientError, match="InvalidEventPatternException"):
+        events.test_event_pattern(EventPattern='{"a": "x"}', Event=json.dumps(EC2_EVENT))
+
+
 def test_star_import_gives_every_trigger_name():
     namespace = {}
     exec("from lambdalab.triggers import *", namespace)

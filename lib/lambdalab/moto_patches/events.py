@@ -15,6 +15,7 @@ Delivery (``Rule.send_to_targets``, SQS targets): the event keeps ``account``, `
 (and patterns on ``time`` see that string), moto's internal ``ingestion-time`` is dropped, a scheduled rule (no
 pattern) receives no bus events (moto: all of them), nor does a disabled rule (moto: it still delivers); ``Input``, ``InputPath``
 and an ``InputTransformer`` whose template is plain text (not JSON) are applied as on AWS.
+TestEventPattern answers with the same matcher (moto: an empty response).
 S3 -> EventBridge: ``etag`` (moto: ``eTag``), AWS's ``reason`` values (moto: ``ObjectCreated``) and
 ``deletion-type``, no ``version-id`` for unversioned buckets, and events go to the default bus only (moto: every bus).
 Times follow ``lambdalab.clock``.
@@ -527,6 +528,23 @@ def _send_s3_event(account_id: str, bucket, event_name: str, key) -> None:
             rule.send_to_targets(event)
 
 
+# --- TestEventPattern -------------------------------------------------------------------------------------------
+
+def _test_event_pattern(self):
+    """The TestEventPattern API (moto: an empty answer): {"Result": true|false} with the same matcher."""
+    from moto.events.exceptions import ValidationException
+    from moto.events.models import EventPattern
+
+    pattern = EventPattern.load(self._get_param("EventPattern"))  # InvalidEventPatternException when invalid
+    try:
+        event = json.loads(self._get_param("Event") or "")
+    except ValueError:
+        raise ValidationException("Parameter Event is not valid.") from None
+    if not isinstance(event, dict):
+        raise ValidationException("Parameter Event is not valid.")
+    return self._create_response({"Result": matches(pattern.get_pattern(), aws_event(event))})
+
+
 # --- apply / verify ---------------------------------------------------------------------------------------------
 
 def _matches_event(self, event) -> bool:
@@ -545,8 +563,10 @@ def _unix_time(dt=None):
 
 def apply(server=None) -> None:
     import moto.events.models as events_models
+    import moto.events.responses as events_responses
     import moto.s3.notifications as s3_notifications
 
+    events_responses.EventsHandler.test_event_pattern = _test_event_pattern
     if not _original:
         _original.update(send_to_targets=events_models.Rule.send_to_targets, unix_time=events_models.unix_time)
     events_models.EventPattern.matches_event = _matches_event
@@ -575,6 +595,10 @@ def verify() -> None:
     require(s3_notifications._send_event_bridge_message is _send_s3_event and "_send_event_bridge_message("
             in _source(s3_notifications), __name__, "S3's EventBridge notifications are not the corrected ones")
     require(events_models.unix_time is _unix_time, __name__, "EventBridge times do not follow the simulated clock")
+    import moto.events.responses as events_responses
+
+    require(events_responses.EventsHandler.test_event_pattern is _test_event_pattern, __name__,
+            "TestEventPattern is not answered")
 
 
 def _source(module) -> str:
