@@ -103,6 +103,10 @@ def test_up_to_five_targets_per_rule(backend):
             connect_rule("fan", functions[5], pattern={"source": ["a"]})
         send_event("a", "Thing", {"n": 1})
         assert [len(t.drain().responses) for t in triggers] == [1] * 5
+        from botocore.exceptions import ClientError
+
+        with pytest.raises(ClientError, match="LimitExceededException"):  # plain boto3 too, as on AWS
+            aws.client("events").put_targets(Rule="fan", Targets=[{"Id": "sixth", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
         triggers[0].disconnect()
         assert len(aws.client("events").list_targets_by_rule(Rule="fan")["Targets"]) == 4
     finally:

@@ -15,7 +15,8 @@ Delivery (``Rule.send_to_targets``, SQS targets): the event keeps ``account``, `
 (and patterns on ``time`` see that string), moto's internal ``ingestion-time`` is dropped, a scheduled rule (no
 pattern) receives no bus events (moto: all of them), nor does a disabled rule (moto: it still delivers); ``Input``, ``InputPath``
 and an ``InputTransformer`` whose template is plain text (not JSON) are applied as on AWS.
-TestEventPattern answers with the same matcher (moto: an empty response).
+TestEventPattern answers with the same matcher (moto: an empty response); PutTargets refuses a sixth target of
+a rule with LimitExceededException (moto: no limit).
 S3 -> EventBridge: ``etag`` (moto: ``eTag``), AWS's ``reason`` values (moto: ``ObjectCreated``) and
 ``deletion-type``, no ``version-id`` for unversioned buckets, and events go to the default bus only (moto: every bus).
 Times follow ``lambdalab.clock``.
@@ -528,6 +529,25 @@ def _send_s3_event(account_id: str, bucket, event_name: str, key) -> None:
             rule.send_to_targets(event)
 
 
+# --- limits -----------------------------------------------------------------------------------------------------
+
+TARGETS_PER_RULE = 5  # EventBridge's limit (moto: none)
+
+
+def _put_targets(self, name: str, event_bus_arn, targets: list) -> None:
+    from moto.core.exceptions import JsonRESTError
+
+    bus = self._get_event_bus(self._normalize_event_bus_arn(event_bus_arn))
+    rule = bus.rules.get(name)
+    if rule is not None:
+        ids = {t["Id"] for t in rule.targets} | {t["Id"] for t in targets}
+        if len(ids) > TARGETS_PER_RULE:
+            raise JsonRESTError("LimitExceededException",
+                                f"The requested resource exceeds the maximum number allowed ({TARGETS_PER_RULE} "
+                                f"targets per rule).")
+    _original["put_targets"](self, name, event_bus_arn, targets)
+
+
 # --- TestEventPattern -------------------------------------------------------------------------------------------
 
 def _test_event_pattern(self):
@@ -568,7 +588,9 @@ def apply(server=None) -> None:
 
     events_responses.EventsHandler.test_event_pattern = _test_event_pattern
     if not _original:
-        _original.update(send_to_targets=events_models.Rule.send_to_targets, unix_time=events_models.unix_time)
+        _original.update(send_to_targets=events_models.Rule.send_to_targets, unix_time=events_models.unix_time,
+                         put_targets=events_models.EventsBackend.put_targets)
+    events_models.EventsBackend.put_targets = _put_targets
     events_models.EventPattern.matches_event = _matches_event
     events_models.EventPatternParser.parse = _parse
     events_models.Rule.send_to_targets = _send_to_targets
@@ -599,6 +621,7 @@ def verify() -> None:
 
     require(events_responses.EventsHandler.test_event_pattern is _test_event_pattern, __name__,
             "TestEventPattern is not answered")
+    require(events_models.EventsBackend.put_targets is _put_targets, __name__, "PutTargets has no 5-target limit")
 
 
 def _source(module) -> str:

@@ -23,11 +23,10 @@ import uuid
 from datetime import datetime, timezone
 
 from .. import aws, clock
-from ..moto_patches.events import iso_time, target_input
+from ..moto_patches.events import TARGETS_PER_RULE, iso_time, target_input
 from .async_invoke import AsyncInvoker, AsyncReport
 from .patterns import compile_pattern, test_pattern  # noqa: F401 - test_pattern is public here too
 
-TARGETS_PER_RULE = 5  # EventBridge's limit
 DEFAULT_MAX_INVOCATIONS = 500  # drain() stops there: an EventBridge loop never stops by itself
 RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 
@@ -125,14 +124,14 @@ class RuleTrigger:
         return self.events.put_rule(**settings)["RuleArn"]
 
     def _put_target(self, queue_arn):
-        targets = self._targets()
-        others = [t["Id"] for t in targets if t["Id"] != self.target["Id"]]
-        if len(others) >= TARGETS_PER_RULE:
-            raise ValueError(f"Rule {self.name!r} already has {TARGETS_PER_RULE} targets ({', '.join(others)}): "
-                             "EventBridge allows at most 5 per rule. Add a second rule with the same pattern, or "
-                             "send to one target that fans out (an SNS topic).")
         self.target["Arn"] = queue_arn
-        self.events.put_targets(Rule=self.name, EventBusName=self.bus, Targets=[self.target])
+        try:
+            self.events.put_targets(Rule=self.name, EventBusName=self.bus, Targets=[self.target])
+        except self.events.exceptions.LimitExceededException:
+            others = [t["Id"] for t in self._targets()]
+            raise ValueError(f"Rule {self.name!r} already has {len(others)} targets ({', '.join(others)}): "
+                             f"EventBridge allows at most {TARGETS_PER_RULE} per rule. Add a second rule with the same "
+                             "pattern, or send to one target that fans out (an SNS topic).") from None
         self._queue_new()  # anything already in a reused queue is kept for the next drain()
 
     def _targets(self) -> list:
