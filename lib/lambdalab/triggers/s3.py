@@ -17,6 +17,7 @@ import time
 from urllib.parse import quote_plus, unquote_plus
 
 from .. import aws, clock
+from ..runtime import InvokeTarget, check_invoke_target
 from .async_invoke import AsyncInvoker, AsyncReport
 
 EVENT_TYPES = (
@@ -27,7 +28,7 @@ EVENT_TYPES = (
 _sequencer = itertools.count(1)
 
 
-def connect_s3(bucket: str, function, prefix: str | None = None, suffix: str | None = None,
+def connect_s3(bucket: str, function: InvokeTarget, prefix: str | None = None, suffix: str | None = None,
                events=("s3:ObjectCreated:*",), on_failure: str | None = None, max_retries: int = 2,
                duplicates: float = 0.0) -> "S3Trigger":
     """Make every matching change in ``bucket`` invoke ``function`` (a ``runtime.LambdaFunction``) asynchronously.
@@ -44,9 +45,7 @@ class S3Trigger:
     """A bucket's notifications wired to a function. ``drain()`` delivers what is pending and reports it."""
 
     def __init__(self, bucket, function, prefix, suffix, events, on_failure, max_retries, duplicates):
-        if not hasattr(function, "invoke"):
-            raise TypeError(f"function must be a lambdalab.runtime.LambdaFunction, not {type(function).__name__}: "
-                            "create one with LambdaFunction(name, handler, ...)")
+        check_invoke_target(function)
         events = [events] if isinstance(events, str) else list(events)
         unknown = [e for e in events if e not in EVENT_TYPES]
         if unknown or not events:
