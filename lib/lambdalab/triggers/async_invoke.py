@@ -17,13 +17,12 @@ in the X-Ray trace header. Retries reuse the event and its request ID, as Lambda
 from __future__ import annotations
 
 import itertools
-import logging
 import random
 import uuid
 from dataclasses import dataclass, field
 from html import escape
 
-from .. import clock
+from .. import clock, notices
 from ..payloads import ASYNC_LIMIT_BYTES, event_json
 from ..runtime import Invocation, InvokeTarget, StateName
 from .destinations import resolve_destination
@@ -33,7 +32,7 @@ LOOP_LIMIT = 16  # invocations of one chain Lambda allows; it drops the next one
 LOOP_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources and "
                 "stopped your function's invocation.")  # RecursiveInvocationException, as the Lambda API words it
 
-log = logging.getLogger("lambdalab.triggers")
+log = notices.logger("lambdalab.triggers")  # the loop-stopped message is expected output: stdout
 _sequence = itertools.count(1)
 
 
