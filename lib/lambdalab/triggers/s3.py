@@ -17,6 +17,7 @@ import time
 from urllib.parse import quote_plus, unquote_plus
 
 from .. import aws, clock
+from ..moto_patches.s3_events import EVENT_VERSION, s3_object
 from ..runtime import InvokeTarget, check_invoke_target
 from .async_invoke import AsyncInvoker, AsyncReport
 
@@ -143,12 +144,13 @@ def lambda_record(record: dict) -> dict:
 
     moto leaves out userIdentity, requestParameters, responseElements, the bucket's ownerIdentity and the object's
     sequencer, and encodes ``/`` in the key as ``%2F``. S3 encodes keys like HTML forms (space -> ``+``, other
-    special characters -> ``%XX``) but keeps ``/``. ``versionId`` (versioned buckets only) is not filled in.
+    special characters -> ``%XX``) but keeps ``/``. The object's fields per event type (no size or eTag on a
+    removal, ``versionId`` on versioned buckets) and ``eventVersion`` are S3's already: ``moto_patches.s3_events``.
     """
     key = unquote_plus(record["s3"]["object"]["key"])
     request_id = f"{next(_sequencer):016X}"
     return {
-        "eventVersion": record.get("eventVersion", "2.1"),
+        "eventVersion": record.get("eventVersion", EVENT_VERSION),
         "eventSource": "aws:s3",
         "awsRegion": record.get("awsRegion", aws.backend().region),
         "eventTime": record["eventTime"],
@@ -170,12 +172,16 @@ def lambda_record(record: dict) -> dict:
     }
 
 
-def s3_event(bucket: str, *keys: str, event_name: str = "ObjectCreated:Put", size: int = 0) -> dict:
-    """A hand-made S3 event with one record per key, shaped and encoded as S3 sends it (for tests and demos)."""
+def s3_event(bucket: str, *keys: str, event_name: str = "ObjectCreated:Put", size: int = 0,
+             version_id: str | None = None) -> dict:
+    """A hand-made S3 event with one record per key, shaped and encoded as S3 sends it (for tests and demos).
+
+    ``version_id``: the object's version, as on a bucket with versioning enabled."""
     when = clock.now_datetime().isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    records = [{"eventTime": when, "eventName": event_name,
+    records = [{"eventVersion": EVENT_VERSION, "eventTime": when, "eventName": event_name,
                 "s3": {"configurationId": "manual", "bucket": {"name": bucket},
-                       "object": {"key": quote_plus(key), "size": size, "eTag": ""}}} for key in keys]
+                       "object": s3_object(event_name, {"key": quote_plus(key), "size": size, "eTag": ""},
+                                           version_id)}} for key in keys]
     return {"Records": [lambda_record(r) for r in records]}
 
 
