@@ -7,7 +7,8 @@ verification queue, the stream-audit function and the event source mapping betwe
     pipe.entries()         # the audit table, per item in stream order (list of dicts)
     pipe.show()            # the same as an HTML table
 
-Every ``build`` starts from empty tables and a new queue, so a notebook cell that calls it can run twice.
+Every ``build`` starts from empty tables, an empty queue and no sent email, so a notebook cell that calls it can run
+twice.
 """
 from __future__ import annotations
 
@@ -125,6 +126,7 @@ def build(view: str = "NEW_AND_OLD_IMAGES", *, handler: str = HANDLER, users: st
     create_table(audit, key=("item", "sequence"))
     create_table(idempotency)
     queue_url = fresh_queue(queue)
+    mail.clear()
     env = {"AUDIT_TABLE": audit, "VERIFICATION_QUEUE_URL": queue_url, "IDEMPOTENCY_TABLE": idempotency}
     if sender:
         aws.client("ses").verify_email_identity(EmailAddress=sender)

@@ -34,6 +34,15 @@ def sent(to: str | None = None) -> list[dict]:
     return out
 
 
+def clear() -> None:
+    """Forget the email sent so far (moto backend only; ``audit_pipeline.build`` does it so each run starts empty)."""
+    backend = aws.backend()
+    if backend.in_process:
+        from moto.ses.models import ses_backends
+
+        ses_backends[backend.account_id][backend.region].sent_messages.clear()
+
+
 def show(to: str | None = None, body_chars: int = 80):
     """``sent()`` as an HTML table (bodies cut to ``body_chars``)."""
     import html
