@@ -158,7 +158,7 @@ def audit_entry(record: dict, settings: dict) -> dict:
         "at": _iso(change.get("ApproximateCreationDateTime")),
         "who": _who(record, old, new, settings["who"]),
         "view": change.get("StreamViewType", ""),
-        "changed": None if unavailable else sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)),
+        "changed": None if unavailable else differing(old, new),
         "unavailable": unavailable,
         "old": old if "OldImage" in change else None,
         "new": new if "NewImage" in change else None,
@@ -275,6 +275,11 @@ def _who(record, old, new, attribute) -> str:
     if identity.get("principalId"):
         return identity["principalId"]  # dynamodb.amazonaws.com for a TTL deletion
     return str(new.get(attribute) or old.get(attribute) or "unknown")
+
+
+def differing(old: dict, new: dict) -> list:
+    """Names added, removed or given another value (an attribute added with a NULL value counts too)."""
+    return sorted(k for k in set(old) | set(new) if k not in old or k not in new or old[k] != new[k])
 
 
 def _iso(epoch) -> str:

@@ -126,7 +126,7 @@ def audit_entry(record: DynamoDBRecord, s: dict) -> dict:
         "at": _iso(stream.approximate_creation_date_time),
         "who": who,
         "view": stream.stream_view_type.name if stream.stream_view_type else "",
-        "changed": None if unavailable else sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k)),
+        "changed": None if unavailable else differing(old, new),
         "unavailable": unavailable,
         "old": old if "OldImage" in raw else None,
         "new": new if "NewImage" in raw else None,
@@ -158,6 +158,11 @@ EFFECTS = {
         "type": "email_change", "item": e["item"], "sequence": e["sequence"], "event_id": e["event_id"],
         "old_email": str(e["old"].get(s["email"])), "new_email": str(e["new"][s["email"]])})),
 }
+
+
+def differing(old: dict, new: dict) -> list:
+    """Names added, removed or given another value (an attribute added with a NULL value counts too)."""
+    return sorted(k for k in set(old) | set(new) if k not in old or k not in new or old[k] != new[k])
 
 
 def _iso(epoch) -> str:

@@ -87,8 +87,18 @@ def millisecond_label(label: str) -> str:
     return datetime.fromisoformat(label).isoformat(timespec="milliseconds")
 
 
+def _canonical(value):
+    """An item's JSON with sets sorted: the same set in another order is the same value."""
+    if isinstance(value, dict):
+        return {k: sorted(map(str, v)) if k in ("SS", "NS", "BS") and isinstance(v, list) else _canonical(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def _shard_add(self, old, new):
-    if old is not None and new is not None and old.to_json() == new.to_json():
+    if old is not None and new is not None and _canonical(old.to_json()) == _canonical(new.to_json()):
         return  # DynamoDB Streams writes no record for a write that changes nothing
     _originals["shard_add"](self, old, new)
 
