@@ -40,8 +40,8 @@ def _shard_put_record(self, partition_key, data, explicit_hash_key):
 def _check_size(partition_key, data, position=None):
     from base64 import b64decode
 
-    from moto.kinesis.exceptions import RecordSizeExceedsLimit
     from moto.core.exceptions import JsonRESTError
+    from moto.kinesis.exceptions import RecordSizeExceedsLimit
 
     size = len(b64decode(data or "")) + len((partition_key or "").encode())
     if size > RECORD_LIMIT_BYTES:
