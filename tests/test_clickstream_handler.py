@@ -100,6 +100,21 @@ def test_without_a_queue_malformed_records_are_reported_and_still_no_valid_click
     assert len(messages(env["queues"]["on-failure"])) == len(result.discarded)
 
 
+@pytest.mark.parametrize("with_queue", [True, False])
+def test_the_powertools_version_loads_the_same_counts_and_reports_the_same_failures(env, with_queue):
+    truth = producer.send_clicks("clicks", 300, malformed=0.05, seed=9)
+    queue = {"MALFORMED_QUEUE_URL": env["queues"]["malformed"]} if with_queue else {}
+    f = env["function"]("lambdalab.handlers.clickstream_powertools.handler", **queue)
+    result = connect_kinesis("clicks", f, batch_size=30, function_response_types=RBIF, maximum_retry_attempts=1,
+                             on_failure=env["queues"]["on-failure"]).drain()
+    assert database.page_clicks(env["url"]) == truth.page_minutes
+    bad = {seq for _, seq, valid in truth.sequence_numbers if not valid}
+    failed = {seq for b in result.batches for seq in b.failed}
+    assert failed == (set() if with_queue else bad)
+    assert len(messages(env["queues"]["malformed"])) == (len(bad) if with_queue else 0)
+    assert "MALFORMED shardId-" in "".join(b.invocation.logs for b in result.batches)
+
+
 def test_a_timeout_after_the_commit_and_the_retry_that_follows_count_nothing_twice(env):
     truth = producer.send_clicks("clicks", 200, rate_per_s=40, seed=8)
     f = env["function"]("clickstream_faults.times_out_after_commit", timeout_s=2, FAULT_DIR=str(env["dir"]))
