@@ -77,6 +77,10 @@ class Report:
     environments: int
     records: list = field(default_factory=list, repr=False)
 
+    def __repr__(self):
+        return (f"<Report {self.function_name} as {self.role_arn}: {sum(c.count for c in self.calls)} calls, "
+                f"{len(self.denied)} denied, {len(self.unused)} unused, {len(self.broad)} broad>")
+
     @property
     def least_privilege(self) -> bool:
         """True when the policies allow every observed call and grant nothing more (no unused, nothing broad)."""
@@ -197,8 +201,12 @@ def minimal_policy(observed) -> dict:
 
 
 def _sid(actions, taken) -> str:
-    """A statement id from the services it covers: "S3", "Logs", "S32" for a second S3 statement."""
-    base = "".join(sorted({a.partition(":")[0].capitalize() for a in actions})) or "Statement"
+    """A statement id from what it allows: "S3GetObject" for one action, "Logs" for several of one service."""
+    if len(actions) == 1:
+        service, _, operation = actions[0].partition(":")
+        base = service.capitalize() + operation.replace("*", "All")
+    else:
+        base = "".join(sorted({a.partition(":")[0].capitalize() for a in actions}))
     sid, n = base, 1
     while sid in taken:
         n += 1
