@@ -245,3 +245,34 @@ def test_the_clickstream_function_under_its_template_policy(backend):
         assert {s["Sid"] for s in report.minimal_policy["Statement"]} == {"DynamodbUpdateItem", "Logs"}
     finally:
         function.shutdown()
+
+
+def test_the_thumbnail_policy_read_from_the_sam_template_runs_the_function_at_least_privilege(backend):
+    from test_deploy_template import FUNCTIONS
+
+    def substitute(value):
+        if isinstance(value, dict) and "Fn::Sub" in value:
+            return value["Fn::Sub"].replace("${AWS::StackName}", "course").replace("${AWS::AccountId}", ACCOUNT)
+        return value
+
+    props = FUNCTIONS["ThumbnailFunction"]
+    statements = [{**s, "Resource": substitute(s["Resource"])} for s in props["Policies"][0]["Statement"]]
+    # SAM attaches AWSLambdaBasicExecutionRole (the log permissions) to every function it creates
+    policy = doc(*statements, security.logs_statement("course-thumbnail"))
+    s3 = aws.client("s3")
+    for bucket in ("course-input-123456789012", "course-output-123456789012"):
+        s3.create_bucket(Bucket=bucket)
+    function = LambdaFunction("course-thumbnail", props["Handler"], memory_mb=props["MemorySize"], timeout_s=30,
+                              environment={"OUTPUT_BUCKET": "course-output-123456789012",
+                                           "THUMBNAIL_SIZE": props["Environment"]["Variables"]["THUMBNAIL_SIZE"]},
+                              role=security.create_role("course-thumbnail-role", policy))
+    trigger = connect_s3("course-input-123456789012", function)
+    try:
+        s3.put_object(Bucket="course-input-123456789012", Key="uploads/a b.jpg", Body=image_bytes(500, 300))
+        assert not trigger.drain().failures
+        report = security.report(function)
+        assert report.least_privilege, report.text()
+        assert report.count("s3:PutObject") == 1
+    finally:
+        trigger.disconnect()
+        function.shutdown()
