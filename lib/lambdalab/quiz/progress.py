@@ -23,7 +23,8 @@ ENV_VAR = "LAMBDALAB_PROGRESS_DIR"
 FILENAME = "progress.sqlite"
 MODES = ("checkpoint", "exam", "review")
 SESSION = uuid.uuid4().hex[:12]  # tells two notebooks' answers apart
-_COLUMNS = ["id", "question_id", "section", "domain", "mode", "answer", "correct", "answered_at", "session"]
+_COLUMNS = ["id", "question_id", "section", "domain", "mode", "answer", "correct", "answered_at", "session",
+            "self_assessed"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS answers (
     answer      TEXT,
     correct     INTEGER NOT NULL,
     answered_at TEXT    NOT NULL,
-    session     TEXT
+    session     TEXT,
+    self_assessed INTEGER NOT NULL DEFAULT 0  -- 1: a free-text answer the learner judged against the model answer
 );
 CREATE INDEX IF NOT EXISTS answers_by_question ON answers (question_id, id);
 """
@@ -62,6 +64,7 @@ class Answer:
     correct: bool
     answered_at: str  # ISO 8601, UTC
     session: str | None
+    self_assessed: bool = False  # the learner said "I had it" / "I did not" (the grader could not tell)
 
 
 class ProgressStore:
@@ -76,16 +79,17 @@ class ProgressStore:
 
     # -- public API ----------------------------------------------------------------------------------------------
     def record(self, question_id: str, *, correct: bool, mode: str = "checkpoint", answer=None,
-               section: str | None = None, domain: int | None = None, at: _dt.datetime | None = None) -> None:
+               section: str | None = None, domain: int | None = None, at: _dt.datetime | None = None,
+               self_assessed: bool = False) -> None:
         """Append one answer. Never raises for a damaged or unwritable file (see the module docstring)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         when = (at or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
         row = (question_id, section, domain, mode, json.dumps(_jsonable(answer)), int(bool(correct)),
-               when.isoformat(timespec="milliseconds"), SESSION)
+               when.isoformat(timespec="milliseconds"), SESSION, int(bool(self_assessed)))
         self._run(lambda c: c.execute(
-            "INSERT INTO answers (question_id, section, domain, mode, answer, correct, answered_at, session) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row), write=True)
+            "INSERT INTO answers (question_id, section, domain, mode, answer, correct, answered_at, session, "
+            "self_assessed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row), write=True)
 
     def answers(self, mode: str | None = None) -> list[Answer]:
         """Every recorded answer, oldest first (optionally only one mode)."""
@@ -93,7 +97,7 @@ class ProgressStore:
         if mode:
             sql, args = sql + " WHERE mode = ?", (mode,)
         rows = self._run(lambda c: c.execute(sql + " ORDER BY id", args).fetchall()) or []
-        return [Answer(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), bool(r[6]), r[7], r[8]) for r in rows]
+        return [Answer(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), bool(r[6]), r[7], r[8], bool(r[9])) for r in rows]
 
     def latest(self) -> dict[str, Answer]:
         """The most recent answer to each question."""
@@ -151,6 +155,9 @@ class ProgressStore:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(_SCHEMA)
         columns = [r[1] for r in conn.execute("PRAGMA table_info(answers)")]
+        if columns == _COLUMNS[:-1]:  # a progress file from before self-assessment: add the column, keep the rows
+            conn.execute("ALTER TABLE answers ADD COLUMN self_assessed INTEGER NOT NULL DEFAULT 0")
+            columns = _COLUMNS
         if columns != _COLUMNS:
             raise sqlite3.DatabaseError(f"unexpected table layout {columns}")
         self._checked = True
