@@ -2,10 +2,14 @@
 
 The widget in ``widgets.py`` is only a face over ``Exam``; tests drive ``Exam`` directly with a fake clock.
 
-Scaled score (an ESTIMATE): AWS reports DVA-C02 results on a 100-1,000 scale with 720 to pass, but does not publish
-how raw answers map to it (the exam also holds 15 unscored questions and equates forms of different difficulty).
-This course assumes about 72% correct is a pass and maps linearly on each side of that point:
-0% -> 100, 72% -> 720, 100% -> 1,000. It is monotonic and clamped to 100-1,000; treat it as a rough guide only.
+Scope: the questions cover one module of DVA-C02 (AWS Lambda for real-time data processing), so a result here says
+how ready you are on this module, not what you would score on the exam, which covers many more services.
+
+Module readiness (an ESTIMATE on the exam's scale): AWS reports DVA-C02 results on a 100-1,000 scale with 720 to pass,
+but does not publish how raw answers map to it (the exam also holds 15 unscored questions and equates forms of
+different difficulty). This course assumes about 72% correct is a pass and maps linearly on each side of that point:
+0% -> 100, 72% -> 720, 100% -> 1,000. It is monotonic and clamped to 100-1,000; the report gives the number of
+questions behind it, and with few questions one answer moves it a lot.
 """
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ DOMAIN_WEIGHTS = {1: 32, 2: 26, 3: 24, 4: 18}  # percent of the scored content, 
 EXAM_QUESTIONS, EXAM_MINUTES = 65, 130
 PASS_SCALED, PASS_FRACTION = 720, 0.72
 MIN_SCALED, MAX_SCALED = 100, 1000
+SCOPE = ("This practice exam covers one module of DVA-C02, AWS Lambda for real-time data processing, not the whole "
+         "exam, which covers many more services: its result is your readiness on this module, not a prediction of "
+         "your exam score.")
 
 
 def scaled_score(fraction: float) -> int:
@@ -118,11 +125,25 @@ class ExamReport:
 
     @property
     def passed(self) -> bool:
+        """At or above the 720 line on this module's questions (not a pass of the exam)."""
         return self.scaled >= PASS_SCALED
 
+    @property
+    def points_per_question(self) -> int:
+        """About how far one answer more or less moves the readiness estimate near the pass line."""
+        return round((PASS_SCALED - MIN_SCALED) / PASS_FRACTION / self.total) if self.total else 0
+
+    @property
+    def readiness(self) -> str:
+        verdict = "at or above the 720 line" if self.passed else "below the 720 line"
+        return (f"Module readiness: {self.scaled} on the exam's 100-1,000 scale ({verdict}), an estimate from "
+                f"{self.total} questions of this module; one answer more or less moves it by about "
+                f"{self.points_per_question} points.")
+
     def __str__(self) -> str:
-        lines = [f"Score: {self.correct}/{self.total} ({self.fraction:.0%}) -> estimated scaled score {self.scaled} "
-                 f"({'PASS' if self.passed else 'below the 720 pass mark'}){' - time ran out' if self.timed_out else ''}"]
+        lines = [SCOPE,
+                 f"Score: {self.correct}/{self.total} ({self.fraction:.0%}){' - time ran out' if self.timed_out else ''}",
+                 self.readiness]
         for d, (c, t) in self.per_domain.items():
             lines.append(f"  Domain {d} {DOMAINS[d]}: {c}/{t}")
         return "\n".join(lines)
@@ -132,10 +153,10 @@ class ExamReport:
 
         rows = "".join(f"<tr><td>{d}. {escape(DOMAINS[d])}</td><td>{c}/{t}</td><td>{(c / t if t else 0):.0%}</td></tr>"
                        for d, (c, t) in self.per_domain.items())
-        verdict = "PASS" if self.passed else "below the 720 pass mark"
         parts = [f"<h4>Practice exam report{' (time ran out)' if self.timed_out else ''}</h4>",
-                 f"<p><b>{self.correct}/{self.total}</b> correct ({self.fraction:.0%}) &rarr; estimated scaled score "
-                 f"<b>{self.scaled}</b> on 100&ndash;1,000 ({verdict}). The estimate assumes ~72% correct &asymp; 720.</p>",
+                 f"<p><i>{escape(SCOPE)}</i></p>",
+                 f"<p><b>{self.correct}/{self.total}</b> correct ({self.fraction:.0%}).</p>",
+                 f"<p>{escape(self.readiness)} The estimate assumes ~72% correct &asymp; 720.</p>",
                  f"<table><tr><th>Domain</th><th>Correct</th><th>%</th></tr>{rows}</table>"]
         if self.wrong:
             parts.append(f"<h4>Review: {len(self.wrong)} question(s) to revisit</h4>")
