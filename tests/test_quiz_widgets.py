@@ -190,7 +190,7 @@ def test_exam_view_start_answer_flag_navigate_finish(own_progress):
     report = view.report
     assert report and report.correct == 1 and report.total == 10
     shown = "\n".join(widget_texts(view.widget))
-    assert "estimated scaled score" in shown and "720" in shown
+    assert "Module readiness" in shown and "not the whole exam" in shown and "720" in shown
     assert any(isinstance(w, widgets.Image) for w in view.body.children)
     assert [a.mode for a in own_progress.answers()] == ["exam", "exam"]
 
