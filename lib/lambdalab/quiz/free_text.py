@@ -72,7 +72,11 @@ allocates capacity share power kept keep keeps see sees view views anyone known 
 matching match matches send sends sent route routes routing equal equals together tied run runs running based
 automatic automatically react reacts reacting reaction respond responds act acts capture flow flows deploy redeploy
 redeploying redeployment rest schedule change changes need needs stay stays whats thats rather instead central
-centralized centrally improved tighter getobject putobject getsecretvalue reach reaches
+centralized centrally improved tighter getobject putobject getsecretvalue reach reaches kms arn arns sdk boto3 api
+apis json http vpc account accounts region cloud cloudwatch opensearch elasticsearch serverless application app client
+clients user users customer customers developer developers team amount thing things way ways else supports support
+provides provide push pushes pushed deliver delivers delivered authorized authorised scope scoped exact used current
+moment logic
 """.split())
 
 # --- phrases ----------------------------------------------------------------------------------------------------
