@@ -42,7 +42,7 @@ def test_lock_pins_every_dependency_exactly():
 def test_makefile_offers_the_two_commands_and_ci_calls_the_test_one():
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^lab:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
-    assert "notebooks/00_start_here.ipynb" in makefile
+    assert "lambdalab lab" in makefile  # course.lab_command(): the course folder as root, notebook 00 open
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme and "conda env create -f environment.yml" in readme

@@ -1,6 +1,5 @@
 """The question bank validates: schema, every field, every option explained, links, ids, coverage, the seeds."""
 import json
-import pathlib
 import subprocess
 import sys
 import time

@@ -19,7 +19,7 @@ def test_single_answer_right_and_wrong():
     q = BANK["s3-unquote-plus"]
     assert wrong.chosen == {"B": q.explanations["B"]}
     # the explanation covers every option, and says which one is right
-    for key, text in q.explanations.items():
+    for text in q.explanations.values():
         assert text in wrong.explanation
     assert "A. " in wrong.explanation and "Correct: " + q.explanations["A"] in wrong.explanation
 

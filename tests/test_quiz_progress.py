@@ -1,5 +1,4 @@
 """Progress kept in SQLite: where it lives, what it keeps, two writers at once, damaged files, unwritable folders."""
-import os
 import pathlib
 import sqlite3
 import subprocess

@@ -24,11 +24,12 @@ _WHERE = {
     "review": "widgets",
     "Exam": "exam",
     "draw": "exam",
-    "scaled_score": "exam",
-    "domain_quota": "exam",
+    "scaled_score": "scoring",
+    "domain_quota": "scoring",
     "ProgressStore": "progress",
     "progress_path": "progress",
     "show_progress": "plots",
+    "ProgressView": "plots",
     "progress_figure": "plots",
 }
 __all__ = list(_WHERE)

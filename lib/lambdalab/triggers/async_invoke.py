@@ -17,22 +17,21 @@ in the X-Ray trace header. Retries reuse the event and its request ID, as Lambda
 from __future__ import annotations
 
 import itertools
-import json
-import logging
 import random
 import uuid
 from dataclasses import dataclass, field
 from html import escape
 
-from .. import aws, clock
+from .. import clock, notices
+from ..payloads import ASYNC_LIMIT_BYTES, event_json
+from .destinations import resolve_destination
 
 RETRY_DELAYS_S = (60, 120)  # Lambda's back-off between the 1st/2nd and the 2nd/3rd attempts
-PAYLOAD_LIMIT_BYTES = 1024 * 1024  # an asynchronous invocation's event: 1 MB (256 KB before October 2025)
 LOOP_LIMIT = 16  # invocations of one chain Lambda allows; it drops the next one
 LOOP_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources and "
                 "stopped your function's invocation.")  # RecursiveInvocationException, as the Lambda API words it
 
-log = logging.getLogger("lambdalab.triggers")
+log = notices.logger("lambdalab.triggers")  # the loop-stopped message is expected output: stdout
 _sequence = itertools.count(1)
 
 
@@ -105,7 +104,7 @@ class AsyncReport:
         lines = [self.summary()]
         for n, d in enumerate(self.deliveries, 1):
             lines.append(f"  {n:>3}. {d.label}  [{_outcome_text(d)}]")
-        for d in self.loop_stops[:1]:
+        if self.loop_stops:
             lines.append(f"  {LOOP_MESSAGE}")
         return "\n".join(lines)
 
@@ -137,8 +136,8 @@ def _outcome_text(d: Delivery) -> str:
 class AsyncInvoker:
     """Lambda's asynchronous-invocation queue for one function.
 
-    ``on_failure``: an SQS queue (name, URL or ARN) that receives the invocation record of an event that failed every
-    attempt. ``max_retries``: 0 to 2 (Lambda's default is 2). ``duplicates``: the chance (0 to 1) that a successful
+    ``on_failure``: an SQS queue (name, URL or ARN) or SNS topic (ARN) that receives the invocation record of an event
+    that failed every attempt. ``max_retries``: 0 to 2 (Lambda's default is 2). ``duplicates``: the chance (0 to 1) that a successful
     event is delivered a second time, to show why handlers must be idempotent.
     """
 
@@ -151,7 +150,7 @@ class AsyncInvoker:
         self.function = function
         self.max_retries = max_retries
         self.duplicates = duplicates
-        self.on_failure = _queue_url(on_failure) if on_failure else None
+        self.on_failure = resolve_destination(on_failure) if on_failure else None
         self._random = random.Random(seed)
         self._queue: list[Delivery] = []
 
@@ -161,7 +160,7 @@ class AsyncInvoker:
 
     def submit(self, event: dict, label: str = "event", parent: Delivery | None = None) -> Delivery:
         """Queue ``event``; ``parent`` is the delivery whose invocation caused it (the same chain, one deeper)."""
-        _check_payload(event)  # Lambda refuses it when it is queued, not minutes later when it runs
+        event_json(event, ASYNC_LIMIT_BYTES)  # Lambda refuses it when it is queued, not minutes later when it runs
         chain, depth = (parent.chain, parent.depth + 1) if parent else (uuid.uuid4().hex, 1)
         delivery = Delivery(event=event, label=label, chain=chain, depth=depth, due=clock.now(),
                             order=next(_sequence))
@@ -228,28 +227,7 @@ class AsyncInvoker:
             record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
             record["responsePayload"] = last.error
         if self.on_failure:
-            aws.client("sqs").send_message(QueueUrl=self.on_failure, MessageBody=json.dumps(record))
+            self.on_failure(record)
             d.sent_to_destination = True
         return record
 
-
-def _check_payload(event) -> None:
-    try:
-        size = len(json.dumps(event).encode())
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"The event must be JSON-serialisable, as every AWS event is ({exc}). Convert datetimes to "
-                        "ISO strings, bytes to base64 text and sets to lists before sending it.") from None
-    if size > PAYLOAD_LIMIT_BYTES:
-        raise ValueError(f"The event is {size:,} bytes; an asynchronous invocation accepts at most "
-                         f"{PAYLOAD_LIMIT_BYTES:,} bytes (1 MB). Put large data in S3 and send its key instead.")
-
-
-def _queue_url(queue: str) -> str:
-    """An SQS queue URL from a queue name, URL or ARN; a clear error if the queue does not exist."""
-    name = queue.rsplit(":", 1)[-1] if queue.startswith("arn:") else queue.rstrip("/").rsplit("/", 1)[-1]
-    sqs = aws.client("sqs")
-    try:
-        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    except sqs.exceptions.QueueDoesNotExist:
-        raise ValueError(f"The on-failure destination queue {name!r} does not exist. Create it first: "
-                         f"aws.client('sqs').create_queue(QueueName={name!r})") from None

@@ -33,7 +33,7 @@ def connect_s3(bucket: str, function, prefix: str | None = None, suffix: str | N
     """Make every matching change in ``bucket`` invoke ``function`` (a ``runtime.LambdaFunction``) asynchronously.
 
     ``prefix`` / ``suffix`` filter object keys (``"uploads/"``, ``".jpg"``); ``events`` are S3 event types.
-    ``on_failure`` is an SQS queue (name, URL or ARN) for events that fail every attempt. ``duplicates`` (0 to 1)
+    ``on_failure`` is an SQS queue (name, URL or ARN) or SNS topic (ARN) for events that fail every attempt. ``duplicates`` (0 to 1)
     delivers that share of events twice, as S3 and Lambda sometimes do. Calling it again for the same bucket and
     function replaces the earlier configuration. Call ``.drain()`` to deliver what is pending.
     """

@@ -21,39 +21,23 @@ from collections import deque
 from dataclasses import dataclass
 
 from ... import clock
+from ...payloads import SYNC_LIMIT_BYTES
 from .records import failure_message, iso
 from .result import BatchAttempt, Blocked, Discarded, DrainResult, WindowResult
+from .settings import REPORT_BATCH_ITEM_FAILURES, Settings
 
-PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit caps a batch
+__all__ = ["Engine", "Settings", "REPORT_BATCH_ITEM_FAILURES", "judge", "backoff_s"]
+
+PAYLOAD_LIMIT_BYTES = SYNC_LIMIT_BYTES  # Lambda's synchronous payload limit caps a batch
 STATE_LIMIT_BYTES = 1024 * 1024  # tumbling-window state per shard
 EVENT_OVERHEAD_BYTES = 1024  # the event around the records (tumbling-window fields included)
 BACKOFF_FIRST_S = 1.0  # retry back-off: 1 s, doubling, at most 60 s (Lambda documents "exponential back-off")
 BACKOFF_MAX_S = 60.0
-REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 
 
 def backoff_s(retry: int) -> float:
     """Simulated seconds before retry number ``retry`` (1, 2, ...)."""
     return min(BACKOFF_FIRST_S * 2 ** (retry - 1), BACKOFF_MAX_S)
-
-
-@dataclass(frozen=True)
-class Settings:
-    """A mapping's processing settings, named as in Lambda's API (validated by ``lambdalab.triggers.streams``)."""
-
-    batch_size: int = 100
-    batching_window_s: float = 0
-    parallelization_factor: int = 1
-    bisect: bool = False
-    max_retries: int = -1  # -1: until the record expires
-    max_record_age_s: float = -1  # -1: until the stream's retention removes it
-    report_item_failures: bool = False
-    tumbling_window_s: float = 0  # 0: no tumbling window
-
-    def age_limit(self, retention_s: float) -> float:
-        if self.max_record_age_s == -1:
-            return retention_s
-        return min(self.max_record_age_s, retention_s)
 
 
 @dataclass(eq=False)
@@ -438,7 +422,7 @@ class Engine:
         result.discarded.append(Discarded(
             round=self.round, at=now, shard_id=lane.shard_id, lane=lane.name, records=batch.records,
             condition=condition, attempts=batch.invokes, detail=batch.detail, message=message,
-            destination=getattr(self.deliver, "destination", None)))
+            destination=self.deliver.arn if self.deliver else None))
 
     def _finish(self, result: DrainResult) -> None:
         result.checkpoints = self.checkpoints()
