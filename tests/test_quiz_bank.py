@@ -235,6 +235,11 @@ def test_the_key_is_not_given_away_by_its_length(bank):
     assert share >= 0.10, "the key is (almost) never the longest option: 'never pick the longest' would be a cue"
     ranks = Counter(_key_length_rank(q) for q in single)
     assert max(ranks.values()) / len(single) <= 0.45, f"the key's length rank is too predictable: {ranks}"
+    # "Select TWO": picking the two longest options must not be the answer (chance: 1 in 10)
+    multiple = [q for q in bank if q.type == "multiple"]
+    longest_set = [q.id for q in multiple
+                   if set(sorted(q.options, key=lambda k: -len(q.options[k]))[:q.select]) == set(q.answer)]
+    assert len(longest_set) <= max(1, len(multiple) // 4), f"the keys are the longest options in {longest_set}"
 
 
 def test_every_task_id_is_a_task_statement_of_the_exam_guide(bank):
