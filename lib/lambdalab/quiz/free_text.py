@@ -22,6 +22,7 @@ stated, or an idea's phrase is negated and no idea is stated. UNSURE: anything e
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -178,17 +179,17 @@ def _edits(a: str, b: str, limit: int) -> int:
 
 def correct_typos(tokens: list[Token], vocabulary) -> list[Token]:
     """Read a misspelt word as the one rule word it is closest to (one edit; two from nine letters), if unique."""
-    out = []
-    for t in tokens:
-        w = t.word
-        if len(w) < 5 or w in vocabulary or w in KNOWN_WORDS or w.isdigit():
-            out.append(t)
-            continue
-        limit = 2 if len(w) >= 9 else 1
-        scored = sorted((_edits(w, v, limit), v) for v in vocabulary if len(v) >= 4)
-        best = [v for d, v in scored if d <= limit and d == scored[0][0]]
-        out.append(Token(best[0], t.clause) if len(best) == 1 else t)
-    return out
+    return [Token(nearest_word(t.word, frozenset(vocabulary)), t.clause) for t in tokens]
+
+
+@functools.lru_cache(maxsize=4096)
+def nearest_word(word: str, vocabulary: frozenset) -> str:
+    if len(word) < 5 or word in vocabulary or word in KNOWN_WORDS or word.isdigit():
+        return word
+    limit = 2 if len(word) >= 9 else 1
+    scored = sorted((_edits(word, v, limit), v) for v in vocabulary if len(v) >= 4 and abs(len(v) - len(word)) <= limit)
+    best = [v for d, v in scored if d <= limit and d == scored[0][0]] if scored else []
+    return best[0] if len(best) == 1 else word
 
 
 # --- matching ---------------------------------------------------------------------------------------------------
