@@ -77,7 +77,7 @@ centralized centrally improved tighter getobject putobject getsecretvalue reach 
 apis json http vpc account accounts region cloud cloudwatch opensearch elasticsearch serverless application app client
 clients user users customer customers developer developers team amount thing things way ways else supports support
 provides provide push pushes pushed deliver delivers delivered authorized authorised scope scoped exact used current
-moment logic
+moment logic needed required id ill ive almost nearly
 """.split())
 
 # --- phrases ----------------------------------------------------------------------------------------------------
