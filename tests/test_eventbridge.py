@@ -95,6 +95,29 @@ def test_custom_bus_input_path_and_input_transformer(backend, echo):
     assert text.drain().responses == ["Order 3 arrived"]
 
 
+def test_cross_account_routing_needs_the_bus_policy(backend, echo):
+    from lambdalab.triggers.eventbridge import account_client
+
+    events = aws.client("events")
+    events.create_event_bus(Name="central-audit")
+    audit = connect_rule("audit", echo, pattern={"source": ["shop"]}, bus="central-audit")
+    shop = account_client("events", "111122223333")
+    shop.put_rule(Name="forward", EventPattern=json.dumps({"source": ["shop"]}))
+    shop.put_targets(Rule="forward", Targets=[{"Id": "central", "Arn": events.describe_event_bus(
+        Name="central-audit")["Arn"], "RoleArn": "arn:aws:iam::111122223333:role/put-events"}])
+
+    def shop_sends(order):
+        shop.put_events(Entries=[{"Source": "shop", "DetailType": "Order Placed", "Detail": json.dumps(order)}])
+
+    shop_sends({"id": 1})
+    assert audit.drain().responses == []  # no policy yet: EventBridge drops it
+    events.put_permission(EventBusName="central-audit", Action="events:PutEvents", Principal="111122223333",
+                          StatementId="from-shop")
+    shop_sends({"id": 2})
+    (event,) = audit.drain().responses
+    assert event["account"] == "111122223333" and event["detail"] == {"id": 2}  # the sender's account, kept
+
+
 def test_up_to_five_targets_per_rule(backend):
     functions = [LambdaFunction(f"fan-{n}", "eventbridge_handlers.echo") for n in range(6)]
     try:

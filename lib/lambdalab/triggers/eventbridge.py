@@ -13,7 +13,7 @@ detection does not cover EventBridge, so a rule whose function emits events the 
 ``drain(max_invocations=...)`` stops the emulation and says so.
 
 Also here: ``send_event`` (PutEvents, failures raised), ``send_s3_events_to_eventbridge`` (the bucket setting that
-makes S3 send every object event to the default bus) and ``Schedule``.
+makes S3 send every object event to the default bus), ``Schedule`` and ``account_client`` (act as another account).
 """
 from __future__ import annotations
 
@@ -305,3 +305,13 @@ def send_s3_events_to_eventbridge(bucket: str, enabled: bool = True) -> None:
     else:
         current.pop("EventBridgeConfiguration", None)
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
+
+
+def account_client(service: str, account_id: str, role: str = "lambdalab-cross-account"):
+    """A client that acts as another AWS account (to show cross-account routing): credentials from assuming
+    ``role`` in ``account_id`` through STS. On moto any account works; on AWS the role must exist and trust you."""
+    sts = aws.client("sts")
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role}",
+                                  RoleSessionName="lambdalab")["Credentials"]
+    return aws.client(service, aws_access_key_id=credentials["AccessKeyId"],
+                      aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
