@@ -217,12 +217,12 @@ def _check_transformer(transformer: dict) -> dict:
 
 
 def _label(event) -> str:
-    if not isinstance(event, dict):
-        return json.dumps(event)[:80]
-    key = (event.get("detail") or {}).get("object", {}).get("key") if isinstance(event.get("detail"), dict) else None
-    if "detail-type" in event:
-        return f"{event['detail-type']}" + (f" {key}" if key else "") + f" ({event.get('source', '?')})"
-    return json.dumps(event, default=repr)[:80]
+    """How a delivery is listed in a report: "Object Created q3/sales.zip (aws.s3)", or the start of the JSON."""
+    if not isinstance(event, dict) or "detail-type" not in event:
+        return json.dumps(event, default=repr)[:80]
+    detail = event.get("detail")
+    key = detail.get("object", {}).get("key") if isinstance(detail, dict) else None
+    return f"{event['detail-type']}{f' {key}' if key else ''} ({event.get('source', '?')})"
 
 
 # --- schedules --------------------------------------------------------------------------------------------------
