@@ -37,6 +37,7 @@ def _folder(function) -> str:
             atexit.register(shutil.rmtree, _base, True)
         if function not in _folders:
             _folders[function] = tempfile.mkdtemp(prefix=f"{function.name}-", dir=_base)
+            weakref.finalize(function, shutil.rmtree, _folders[function], True)  # the records go with the function
         return _folders[function]
 
 
