@@ -108,17 +108,15 @@ def describe(service: str, operation: str, params: dict, region: str, account: s
         if p.get("logStreamName"):
             resource += f":log-stream:{p['logStreamName']}"
     elif prefix == "events":
-        bus = p.get("EventBusName") or "default"
+        buses = [e.get("EventBusName") for e in p.get("Entries") or []] or [p.get("EventBusName")]
+        bus = buses[0] or "default"
         resource = bus if bus.startswith("arn:") else f"arn:aws:events:{where}:event-bus/{bus}"
-        if operation == "PutEvents":
-            buses = {e.get("EventBusName") or "default" for e in p.get("Entries") or []} or {"default"}
-            bus = sorted(buses)[0]
-            resource = bus if bus.startswith("arn:") else f"arn:aws:events:{where}:event-bus/{bus}"
     elif prefix == "ssm" and p.get("Name"):
         resource = f"arn:aws:ssm:{where}:parameter/{p['Name'].lstrip('/')}"
     elif prefix == "kms" and p.get("KeyId"):
         key = p["KeyId"]
-        resource = key if key.startswith("arn:") else f"arn:aws:kms:{where}:{'' if key.startswith('alias/') else 'key/'}{key}"
+        kind = "" if key.startswith("alias/") else "key/"
+        resource = key if key.startswith("arn:") else f"arn:aws:kms:{where}:{kind}{key}"
     return action, resource, context
 
 
