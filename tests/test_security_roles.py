@@ -215,6 +215,20 @@ def test_the_stream_audit_function_under_its_template_policy(backend):
         report = security.report(function)
         assert [c.action for c in report.denied] == ["sqs:SendMessage"]
         assert report.count("sqs:SendMessage") >= 1
+
+        # over-broad: every DynamoDB and SQS action on everything works, and is flagged
+        security.create_role("audit-broad", doc({"Effect": "Allow", "Action": ["dynamodb:*", "sqs:*"], "Resource": "*"},
+                                                security.logs_statement("audit")))
+        function.update(role="audit-broad")
+        users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e",
+                          ExpressionAttributeValues={":e": "ann@fourth.example"})
+        connect_dynamodb_stream("users", function, function_response_types=["ReportBatchItemFailures"],
+                                maximum_retry_attempts=0).drain()
+        report = security.report(function)
+        assert not report.denied and len(report.broad) == 1
+        assert report.broad[0].wide == ("action dynamodb:*", "action sqs:*", "resource *")
+        assert set(report.broad[0].used_for) == {f"dynamodb:PutItem on arn:aws:dynamodb:{WHERE}:table/audit",
+                                                 f"sqs:SendMessage on arn:aws:sqs:{WHERE}:verify-email"}
     finally:
         function.shutdown()
 
@@ -243,6 +257,24 @@ def test_the_clickstream_function_under_its_template_policy(backend):
         assert report.count("dynamodb:UpdateItem") >= 2
         assert [str(g) for g in report.unused] == [f"dynamodb:PutItem on {table}"]  # only the windowed mode puts
         assert {s["Sid"] for s in report.minimal_policy["Statement"]} == {"DynamodbUpdateItem", "Logs"}
+
+        def run_under(name, policy):
+            function.update(role=security.create_role(name, policy))
+            kinesis.put_records(StreamName="clicks", Records=[
+                {"Data": json.dumps({"user": "u9", "page": "/cart"}).encode(), "PartitionKey": "p"}])
+            connect_kinesis("clicks", function, function_response_types=["ReportBatchItemFailures"],
+                            maximum_retry_attempts=0).drain()
+            return security.report(function)
+
+        broad = run_under("clicks-broad", doc({"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"},
+                                              security.logs_statement("clicks")))
+        assert not broad.denied and [b.wide for b in broad.broad] == [("action dynamodb:*", "resource *")]
+        assert broad.broad[0].used_for == (f"dynamodb:UpdateItem on {table}",)
+
+        narrow = run_under("clicks-narrow", doc({"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": table},
+                                                security.logs_statement("clicks")))
+        assert [str(c) for c in narrow.denied] == [f"dynamodb:UpdateItem on {table}"]
+        assert any("AccessDeniedException" in (i.error or {}).get("errorMessage", "") for i in function.invocations)
     finally:
         function.shutdown()
 
