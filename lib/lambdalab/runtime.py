@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import inspect
 import io
 import json
 import math
@@ -36,6 +37,8 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Protocol
 
 from . import _worker, aws, payloads
 from ._worker import exit_error, lambda_error, log_line, platform_error, runtime_exited
@@ -69,6 +72,21 @@ class LambdaConfigError(ValueError):
     """A function configuration Lambda would refuse; the message says what to change."""
 
 
+class StateName(StrEnum):
+    """A state's name that other modules compare: equal to its text ("ok" == Status.OK), shown as that text."""
+
+    __repr__ = str.__repr__
+
+
+class Status(StateName):
+    """How an invocation ended."""
+
+    OK = "ok"
+    ERROR = "error"  # the handler raised, or its response could not be returned
+    TIMEOUT = "timeout"
+    KILLED = "killed"  # by a signal: over its memory size, or a crash
+
+
 @dataclass
 class Invocation:
     """What one invocation did: the response or error, the logs and the REPORT line's numbers."""
@@ -84,8 +102,11 @@ class Invocation:
     max_memory_used_mb: int | None = None
     init_duration_ms: float | None = None
     cold_start: bool = False
-    status: str = "ok"  # ok | error | timeout | killed (by a signal: over its memory size, or a crash)
+    status: Status = Status.OK
     report: str = field(default="", repr=False)
+
+    def __post_init__(self):
+        self.status = Status(self.status)
 
     @property
     def ok(self) -> bool:
@@ -115,6 +136,38 @@ class _Outcome:
     response_json: str | None = None
     error: dict | None = None
     report_status: str | None = None  # REPORT's Status field, for errors of the platform (timeout, exit, init)
+
+
+class InvokeTarget(Protocol):
+    """What an event source (``lambdalab.triggers``) needs from a function; ``LambdaFunction`` is one.
+
+    Triggers call only these members, and read back ``Invocation`` objects (``ok``, ``response``, ``error``,
+    ``status``, ``request_id``, ``duration_ms``): a member renamed here fails in ``check_invoke_target``.
+    """
+
+    name: str
+
+    @property
+    def arn(self) -> str: ...
+
+    @property
+    def role_arn(self) -> str: ...
+
+    def invoke(self, event=None, *, request_id: str | None = None) -> Invocation: ...
+
+    def invoke_concurrently(self, events) -> list[Invocation]: ...
+
+
+INVOKE_TARGET_MEMBERS = (*InvokeTarget.__annotations__, *(n for n in vars(InvokeTarget) if not n.startswith("_")))
+
+
+def check_invoke_target(function) -> InvokeTarget:
+    """``function`` itself, if it has every member of ``InvokeTarget``; a TypeError that says what to do if not."""
+    missing = [name for name in INVOKE_TARGET_MEMBERS if inspect.getattr_static(function, name, None) is None]
+    if missing:
+        raise TypeError(f"function must be a lambdalab.runtime.LambdaFunction, not {type(function).__name__} "
+                        f"(it has no {', '.join(missing)}): create one with LambdaFunction(name, handler, ...).")
+    return function
 
 
 def report_line(request_id, duration_ms, billed_ms, memory_mb, max_used_mb, init_ms=None, status=None,
