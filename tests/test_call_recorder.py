@@ -28,6 +28,8 @@ WHERE = "us-east-1:123456789012"
     ("events", "PutEvents", {"Entries": [{"Source": "app"}]}, "events:PutEvents", f"arn:aws:events:{WHERE}:event-bus/default"),
     ("ssm", "GetParameter", {"Name": "/app/db"}, "ssm:GetParameter", f"arn:aws:ssm:{WHERE}:parameter/app/db"),
     ("monitoring", "PutMetricData", {}, "cloudwatch:PutMetricData", "*"),
+    ("sqs", "SendMessageBatch", {"QueueUrl": "http://h/123456789012/q"}, "sqs:SendMessage", f"arn:aws:sqs:{WHERE}:q"),
+    ("s3", "UploadPart", {"Bucket": "out", "Key": "big"}, "s3:PutObject", "arn:aws:s3:::out/big"),
 ])
 def test_calls_are_named_as_iam_names_them(service, operation, params, action, resource):
     assert describe(service, operation, params, "us-east-1", "123456789012")[:2] == (action, resource)

@@ -26,6 +26,10 @@ ACTIONS = {
     ("s3", "ListObjects"): "s3:ListBucket", ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "DeleteObjects"): "s3:DeleteObject", ("s3", "CopyObject"): "s3:PutObject",
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets", ("s3", "GetObjectAttributes"): "s3:GetObject",
+    ("s3", "CreateMultipartUpload"): "s3:PutObject", ("s3", "UploadPart"): "s3:PutObject",
+    ("s3", "CompleteMultipartUpload"): "s3:PutObject", ("s3", "AbortMultipartUpload"): "s3:AbortMultipartUpload",
+    ("sqs", "SendMessageBatch"): "sqs:SendMessage", ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",
+    ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
     ("lambda", "Invoke"): "lambda:InvokeFunction", ("monitoring", "PutMetricData"): "cloudwatch:PutMetricData",
 }
 PREFIXES = {"monitoring": "cloudwatch"}  # botocore signing name -> IAM service prefix
