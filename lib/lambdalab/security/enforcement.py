@@ -53,6 +53,17 @@ def worker_settings(function, environment_id: str) -> dict | None:
             "environment": environment_id}
 
 
+def role_changed(role_name: str) -> None:
+    """A role's policies changed: environments read them when they start, so discard the idle environments of every
+    function running as that role. On AWS a policy change reaches running functions within seconds; here the next
+    invocation starts a fresh environment with the new policies."""
+    with _lock:
+        functions = list(_folders.keys())
+    for function in functions:
+        if enforced(function) and roles.role_name(function.role) == role_name:
+            function.shutdown()
+
+
 def recorded(function) -> list[dict]:
     """Everything the function's environments recorded, oldest first (environments started, calls made)."""
     with _lock:
