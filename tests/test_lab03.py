@@ -1,10 +1,10 @@
 """Lab 3 (clickstream): the solution passes every check, public and hidden, whatever the seed; the student version
 is reported as not written yet; typical wrong answers fail with a message that says what to fix."""
 import pytest
-from test_labs_check import notebook_namespace
 
 from lambdalab import labs
 from lambdalab.labs import lab03
+from test_labs_check import notebook_namespace
 
 
 @pytest.fixture
