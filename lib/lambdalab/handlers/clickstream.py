@@ -98,6 +98,19 @@ def client(name):
     return _clients[name]
 
 
+def _init_clients() -> None:
+    """Make the clients the configuration calls for during INIT, once per execution environment, so no invocation
+    pays for them (a client takes tens of milliseconds to build)."""
+    for variable, service in (("MALFORMED_QUEUE_URL", "sqs"), ("OUTPUT_BUCKET", "s3"),
+                              ("DATABASE_SECRET_ID", "secretsmanager")):
+        if os.environ.get(variable):
+            with contextlib.suppress(Exception):  # no region yet, say: the first call makes it instead
+                client(service)
+
+
+_init_clients()
+
+
 # --- the handler -------------------------------------------------------------------------------------------------
 
 def handler(event, context):
