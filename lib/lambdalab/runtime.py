@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import inspect
 import io
 import json
 import math
@@ -36,6 +37,8 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Protocol
 
 from . import _worker, aws, payloads
 from ._worker import exit_error, lambda_error, log_line, platform_error, runtime_exited
@@ -46,6 +49,7 @@ TIMEOUT_RANGE_S = (1, 900)
 ENVIRONMENT_LIMIT_BYTES = 4 * 1024
 PAYLOAD_LIMIT_BYTES = payloads.SYNC_LIMIT_BYTES
 RUNTIME_NAME = "python3.11"
+DEFAULT_ROLE = "lambdalab-execution-role"  # not enforced; give a role from security.create_role to enforce one
 RESERVED_VARIABLES = frozenset({
     "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
     "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
@@ -68,6 +72,21 @@ class LambdaConfigError(ValueError):
     """A function configuration Lambda would refuse; the message says what to change."""
 
 
+class StateName(StrEnum):
+    """A state's name that other modules compare: equal to its text ("ok" == Status.OK), shown as that text."""
+
+    __repr__ = str.__repr__
+
+
+class Status(StateName):
+    """How an invocation ended."""
+
+    OK = "ok"
+    ERROR = "error"  # the handler raised, or its response could not be returned
+    TIMEOUT = "timeout"
+    KILLED = "killed"  # by a signal: over its memory size, or a crash
+
+
 @dataclass
 class Invocation:
     """What one invocation did: the response or error, the logs and the REPORT line's numbers."""
@@ -83,8 +102,11 @@ class Invocation:
     max_memory_used_mb: int | None = None
     init_duration_ms: float | None = None
     cold_start: bool = False
-    status: str = "ok"  # ok | error | timeout | killed (by a signal: over its memory size, or a crash)
+    status: Status = Status.OK
     report: str = field(default="", repr=False)
+
+    def __post_init__(self):
+        self.status = Status(self.status)
 
     @property
     def ok(self) -> bool:
@@ -114,6 +136,38 @@ class _Outcome:
     response_json: str | None = None
     error: dict | None = None
     report_status: str | None = None  # REPORT's Status field, for errors of the platform (timeout, exit, init)
+
+
+class InvokeTarget(Protocol):
+    """What an event source (``lambdalab.triggers``) needs from a function; ``LambdaFunction`` is one.
+
+    Triggers call only these members, and read back ``Invocation`` objects (``ok``, ``response``, ``error``,
+    ``status``, ``request_id``, ``duration_ms``): a member renamed here fails in ``check_invoke_target``.
+    """
+
+    name: str
+
+    @property
+    def arn(self) -> str: ...
+
+    @property
+    def role_arn(self) -> str: ...
+
+    def invoke(self, event=None, *, request_id: str | None = None) -> Invocation: ...
+
+    def invoke_concurrently(self, events) -> list[Invocation]: ...
+
+
+INVOKE_TARGET_MEMBERS = (*InvokeTarget.__annotations__, *(n for n in vars(InvokeTarget) if not n.startswith("_")))
+
+
+def check_invoke_target(function) -> InvokeTarget:
+    """``function`` itself, if it has every member of ``InvokeTarget``; a TypeError that says what to do if not."""
+    missing = [name for name in INVOKE_TARGET_MEMBERS if inspect.getattr_static(function, name, None) is None]
+    if missing:
+        raise TypeError(f"function must be a lambdalab.runtime.LambdaFunction, not {type(function).__name__} "
+                        f"(it has no {', '.join(missing)}): create one with LambdaFunction(name, handler, ...).")
+    return function
 
 
 def report_line(request_id, duration_ms, billed_ms, memory_mb, max_used_mb, init_ms=None, status=None,
@@ -161,6 +215,7 @@ class _ExecutionEnvironment:
 
     def start(self) -> tuple[float, dict | None, str]:
         """Start the worker and load the handler: returns (init ms, error or None, what init printed)."""
+        role = _role_settings(self.function, self.id)  # checked before anything starts: a bad role starts nothing
         started = time.perf_counter()
         with open(self._log_path, "wb") as log_for_worker:
             self.process = subprocess.Popen(
@@ -173,7 +228,7 @@ class _ExecutionEnvironment:
         limit_kb = self.function.memory_mb * 1024
         self.self_watching = not _WATCH_FROM_OUTSIDE
         _worker.send(self.process.stdin, {"handler": self.function._handler_spec,
-                                          "watch_kb": limit_kb if self.self_watching else None})
+                                          "watch_kb": limit_kb if self.self_watching else None, "security": role})
         # Lambda limits INIT to 10 s, and module-level code counts against the memory size like the handler does.
         reply, status = self._wait(10.0, limit_kb=limit_kb)
         init_ms = (time.perf_counter() - started) * 1000
@@ -251,6 +306,16 @@ class _ExecutionEnvironment:
             self._log.close()
 
 
+def _role_settings(function, environment_id):
+    """What the worker needs to run the handler's AWS calls under the function's role (lambdalab.security); None
+    for the default role, which is not enforced."""
+    if function.role == DEFAULT_ROLE:
+        return None
+    from .security import enforcement
+
+    return enforcement.worker_settings(function, environment_id)
+
+
 def _discard(process, root):
     if process is not None:
         # The whole process group, even when the worker itself has already exited (sys.exit, a crash): whatever the
@@ -291,7 +356,7 @@ class LambdaFunction:
         handler_parts = _check_handler(handler)
         self.memory_mb, self.timeout_s, self.environment = memory_mb, timeout_s, environment
         self.handler, self._handler_spec, self.handler_name = handler_parts
-        self.role = role or "lambdalab-execution-role"
+        self.role = role or DEFAULT_ROLE
         self._task_root = os.getcwd()
 
     def update(self, **changes) -> "LambdaFunction":

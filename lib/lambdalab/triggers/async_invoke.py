@@ -24,6 +24,7 @@ from html import escape
 
 from .. import clock, notices
 from ..payloads import ASYNC_LIMIT_BYTES, event_json
+from ..runtime import Invocation, InvokeTarget, StateName
 from .destinations import resolve_destination
 
 RETRY_DELAYS_S = (60, 120)  # Lambda's back-off between the 1st/2nd and the 2nd/3rd attempts
@@ -35,6 +36,15 @@ log = notices.logger("lambdalab.triggers")  # the loop-stopped message is expect
 _sequence = itertools.count(1)
 
 
+class DeliveryOutcome(StateName):
+    """Where an event stands in the asynchronous queue."""
+
+    PENDING = "pending"
+    OK = "ok"
+    FAILED = "failed"  # every attempt failed: the invocation record went to the destination, or nowhere
+    LOOP_STOPPED = "loop-stopped"  # dropped by recursive loop detection
+
+
 @dataclass(eq=False)
 class Delivery:
     """One event's way through the asynchronous queue: each attempt and how it ended."""
@@ -44,9 +54,9 @@ class Delivery:
     chain: str  # the chain of invocations this event belongs to
     depth: int  # 1 for an event from outside; n + 1 for an event that an invocation at depth n caused
     duplicate: bool = False
-    attempts: list = field(default_factory=list)  # runtime.Invocation objects
+    attempts: list[Invocation] = field(default_factory=list)
     times: list = field(default_factory=list)  # simulated time (epoch seconds) of each attempt
-    outcome: str = "pending"  # pending | ok | failed | loop-stopped
+    outcome: DeliveryOutcome = DeliveryOutcome.PENDING
     destination_record: dict | None = None  # the invocation record, when it failed or was stopped
     sent_to_destination: bool = False
     due: float = 0.0
@@ -76,11 +86,11 @@ class AsyncReport:
     @property
     def failures(self) -> list[dict]:
         """Invocation records of events that failed every attempt (sent to the on-failure destination if any)."""
-        return [d.destination_record for d in self.deliveries if d.outcome == "failed"]
+        return [d.destination_record for d in self.deliveries if d.outcome == DeliveryOutcome.FAILED]
 
     @property
     def loop_stops(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.outcome == "loop-stopped"]
+        return [d for d in self.deliveries if d.outcome == DeliveryOutcome.LOOP_STOPPED]
 
     @property
     def duplicates(self) -> int:
@@ -89,7 +99,7 @@ class AsyncReport:
     @property
     def responses(self) -> list:
         """The function's response for each delivery that succeeded."""
-        return [d.attempts[-1].response for d in self.deliveries if d.outcome == "ok"]
+        return [d.attempts[-1].response for d in self.deliveries if d.outcome == DeliveryOutcome.OK]
 
     def summary(self) -> str:
         parts = [f"{len(self.deliveries)} deliveries", f"{len(self.invocations)} invocations",
@@ -114,7 +124,8 @@ class AsyncReport:
         for n, d in enumerate(self.deliveries, 1):
             when = ", ".join(f"+{t - start:.0f}s" for t in d.times) or "-"
             durations = ", ".join(f"{i.duration_ms:.0f} ms" for i in d.attempts) or "-"
-            colour = {"ok": "#1b7f3b", "failed": "#b3261e", "loop-stopped": "#b3261e"}.get(d.outcome, "#555")
+            colour = {DeliveryOutcome.OK: "#1b7f3b", DeliveryOutcome.FAILED: "#b3261e",
+                      DeliveryOutcome.LOOP_STOPPED: "#b3261e"}.get(d.outcome, "#555")
             rows.append(f"<tr><td>{n}</td><td style='text-align:left'>{escape(d.label)}</td><td>{d.depth}</td>"
                         f"<td>{len(d.attempts)}</td><td>{when}</td><td>{durations}</td>"
                         f"<td style='color:{colour}'>{escape(_outcome_text(d))}</td></tr>")
@@ -126,7 +137,7 @@ class AsyncReport:
 
 def _outcome_text(d: Delivery) -> str:
     text = d.outcome + (" (duplicate)" if d.duplicate else "")
-    if d.outcome == "failed":
+    if d.outcome == DeliveryOutcome.FAILED:
         error = d.attempts[-1].error or {}
         text += f": {error.get('errorType')}: {error.get('errorMessage', '')[:120]}"
         text += "; record sent to destination" if d.sent_to_destination else "; discarded"
@@ -141,13 +152,14 @@ class AsyncInvoker:
     event is delivered a second time, to show why handlers must be idempotent.
     """
 
-    def __init__(self, function, on_failure: str | None = None, max_retries: int = 2, duplicates: float = 0.0,
-                 seed: int = 0):
+    def __init__(self, function: InvokeTarget, on_failure: str | None = None, max_retries: int = 2,
+                 duplicates: float = 0.0, seed: int = 0, loop_detection: bool = True):
         if max_retries not in (0, 1, 2):
             raise ValueError(f"max_retries={max_retries!r}: Lambda allows 0, 1 or 2 retries of an asynchronous event.")
         if not 0.0 <= duplicates <= 1.0:
             raise ValueError(f"duplicates={duplicates!r} is a probability: a number from 0 to 1.")
         self.function = function
+        self.loop_detection = loop_detection  # False for EventBridge: Lambda detects loops through SQS, SNS, S3 only
         self.max_retries = max_retries
         self.duplicates = duplicates
         self.on_failure = resolve_destination(on_failure) if on_failure else None
@@ -185,8 +197,8 @@ class AsyncInvoker:
         return report
 
     def _attempt(self, d: Delivery) -> None:
-        if d.depth > LOOP_LIMIT:
-            d.outcome = "loop-stopped"
+        if self.loop_detection and d.depth > LOOP_LIMIT:
+            d.outcome = DeliveryOutcome.LOOP_STOPPED
             log.warning("%s (function %s, chain %s, invocation %d)", LOOP_MESSAGE, self.function.name, d.chain[:8],
                         d.depth)
             # AWS documents that a dropped event goes to the on-failure destination, not the record's condition
@@ -197,7 +209,7 @@ class AsyncInvoker:
         invocation = self.function.invoke(d.event, request_id=d.attempts[0].request_id if d.attempts else None)
         d.attempts.append(invocation)
         if invocation.ok:
-            d.outcome = "ok"
+            d.outcome = DeliveryOutcome.OK
             if not d.duplicate and self.duplicates and self._random.random() < self.duplicates:
                 copy = Delivery(event=d.event, label=d.label, chain=d.chain, depth=d.depth, duplicate=True,
                                 due=clock.now(), order=next(_sequence))
@@ -206,7 +218,7 @@ class AsyncInvoker:
             d.due = clock.now() + RETRY_DELAYS_S[d.retries]
             self._queue.append(d)
         else:
-            d.outcome = "failed"
+            d.outcome = DeliveryOutcome.FAILED
             d.destination_record = self._send_record(d, "RetriesExhausted")
 
     def _send_record(self, d: Delivery, condition: str) -> dict:

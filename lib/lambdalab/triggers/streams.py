@@ -16,6 +16,7 @@ import uuid
 import weakref
 
 from .. import aws
+from ..runtime import InvokeTarget, check_invoke_target
 from .esm import settings as esm_settings
 from .esm.engine import Engine
 from .esm.filters import compile_filter
@@ -37,9 +38,9 @@ def connect_kinesis(stream_name, function, **settings) -> "StreamMapping":
 
 {table}
     """
-    _check_function(function)
+    check_invoke_target(function)
     values = esm_settings.validate(KINESIS, settings)
-    source = KinesisSource(stream_name, _identity_arn(function), values["starting_position"],
+    source = KinesisSource(stream_name, function.role_arn, values["starting_position"],
                            values["starting_position_timestamp"])
     return StreamMapping(source, function, values)
 
@@ -52,7 +53,7 @@ def connect_dynamodb_stream(table_name, function, **settings) -> "StreamMapping"
 
 {table}
     """
-    _check_function(function)
+    check_invoke_target(function)
     values = esm_settings.validate(DYNAMODB, settings)
     source = DynamoDBStreamSource(table_name, values["starting_position"])
     return StreamMapping(source, function, values)
@@ -62,12 +63,6 @@ for _connect, _kind, _first in ((connect_kinesis, KINESIS, "stream_name"),
                                 (connect_dynamodb_stream, DYNAMODB, "table_name")):
     _connect.__signature__ = esm_settings.signature(_kind, _first, "function")
     _connect.__doc__ = _connect.__doc__.replace("{table}", esm_settings.table(_kind))
-
-
-def _check_function(function) -> None:
-    if not callable(getattr(function, "invoke", None)) or not callable(getattr(function, "invoke_concurrently", None)):
-        raise TypeError(f"function must be a lambdalab.runtime.LambdaFunction (something with invoke() and "
-                        f"invoke_concurrently()), not {type(function).__name__}.")
 
 
 # --- the mapping -------------------------------------------------------------------------------------------------
@@ -83,19 +78,6 @@ def _forget_all() -> None:
 aws.on_reset(_forget_all)
 
 
-def _identity_arn(function) -> str:
-    role = getattr(function, "role_arn", None)
-    return role if isinstance(role, str) else f"arn:aws:iam::{aws.backend().account_id}:role/lambdalab-execution-role"
-
-
-def _function_arn(function) -> str:
-    arn = getattr(function, "arn", None)
-    if isinstance(arn, str):
-        return arn
-    b = aws.backend()
-    return f"arn:aws:lambda:{b.region}:{b.account_id}:function:{getattr(function, 'name', 'function')}"
-
-
 class StreamMapping:
     """An event source mapping: Lambda's poller between a stream and a function.
 
@@ -103,7 +85,7 @@ class StreamMapping:
     ``disable()`` pauses it without losing records, ``enable()`` resumes from the checkpoints.
     """
 
-    def __init__(self, source, function, values: dict):
+    def __init__(self, source, function: InvokeTarget, values: dict):
         self.uuid = str(uuid.uuid4())
         self.source = source
         self.function = function
@@ -111,9 +93,9 @@ class StreamMapping:
         self.settings = esm_settings.Settings.from_values(values)
         self.enabled = values["enabled"]
         self.title = (f"{'Kinesis stream' if source.kind == KINESIS else 'DynamoDB stream of table'} "
-                      f"{source.name} -> {getattr(function, 'name', 'function')}")
+                      f"{source.name} -> {function.name}")
         self.engine = Engine(source, function, self.settings, compile_filter(values["filter_criteria"], source.kind),
-                             values["on_failure"], _function_arn(function))
+                             values["on_failure"], function.arn)
         self.history = DrainResult(title=self.title)
         self.history.checkpoints = self.checkpoints
         self._stale = False

@@ -113,7 +113,7 @@ def dynamodb_record(raw: dict, shard_id: str, stream_arn: str, region: str) -> R
         "eventName": raw["eventName"],
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",
-        "awsRegion": raw.get("awsRegion", region),
+        "awsRegion": region,  # the stream's region
         "dynamodb": body,
         "eventSourceARN": stream_arn,
     }
