@@ -27,6 +27,9 @@ ACTIONS = {
     ("s3", "DeleteObjects"): "s3:DeleteObject", ("s3", "CopyObject"): "s3:PutObject",
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets", ("s3", "GetObjectAttributes"): "s3:GetObject",
     ("lambda", "Invoke"): "lambda:InvokeFunction", ("monitoring", "PutMetricData"): "cloudwatch:PutMetricData",
+    # SQS's batch actions are authorised by the single-message action
+    ("sqs", "SendMessageBatch"): "sqs:SendMessage", ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",
+    ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
 }
 PREFIXES = {"monitoring": "cloudwatch"}  # botocore signing name -> IAM service prefix
 ACCESS_DENIED = {"s3": ("AccessDenied", 403), "sqs": ("AccessDenied", 403), "sns": ("AuthorizationError", 403),
