@@ -31,9 +31,6 @@ ACTIONS = {
     ("sqs", "SendMessageBatch"): "sqs:SendMessage", ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",
     ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
     ("lambda", "Invoke"): "lambda:InvokeFunction", ("monitoring", "PutMetricData"): "cloudwatch:PutMetricData",
-    # SQS's batch actions are authorised by the single-message action
-    ("sqs", "SendMessageBatch"): "sqs:SendMessage", ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",
-    ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
 }
 PREFIXES = {"monitoring": "cloudwatch"}  # botocore signing name -> IAM service prefix
 ACCESS_DENIED = {"s3": ("AccessDenied", 403), "sqs": ("AccessDenied", 403), "sns": ("AuthorizationError", 403),
