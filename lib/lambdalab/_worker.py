@@ -220,6 +220,10 @@ def main() -> None:
     sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace")
 
     init = receive(proto_in)
+    if init.get("security"):  # the function has an execution role: check and record its AWS calls
+        from lambdalab import _call_recorder
+
+        _call_recorder.activate(init["security"])
     request_filter = _install_lambda_logging()
     watch = _MemoryWatch(init.get("watch_kb"))
     watch.arm()

@@ -49,6 +49,7 @@ TIMEOUT_RANGE_S = (1, 900)
 ENVIRONMENT_LIMIT_BYTES = 4 * 1024
 PAYLOAD_LIMIT_BYTES = payloads.SYNC_LIMIT_BYTES
 RUNTIME_NAME = "python3.11"
+DEFAULT_ROLE = "lambdalab-execution-role"  # not enforced; give a role from security.create_role to enforce one
 RESERVED_VARIABLES = frozenset({
     "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
     "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
@@ -214,6 +215,7 @@ class _ExecutionEnvironment:
 
     def start(self) -> tuple[float, dict | None, str]:
         """Start the worker and load the handler: returns (init ms, error or None, what init printed)."""
+        role = _role_settings(self.function, self.id)  # checked before anything starts: a bad role starts nothing
         started = time.perf_counter()
         with open(self._log_path, "wb") as log_for_worker:
             self.process = subprocess.Popen(
@@ -226,7 +228,7 @@ class _ExecutionEnvironment:
         limit_kb = self.function.memory_mb * 1024
         self.self_watching = not _WATCH_FROM_OUTSIDE
         _worker.send(self.process.stdin, {"handler": self.function._handler_spec,
-                                          "watch_kb": limit_kb if self.self_watching else None})
+                                          "watch_kb": limit_kb if self.self_watching else None, "security": role})
         # Lambda limits INIT to 10 s, and module-level code counts against the memory size like the handler does.
         reply, status = self._wait(10.0, limit_kb=limit_kb)
         init_ms = (time.perf_counter() - started) * 1000
@@ -304,6 +306,16 @@ class _ExecutionEnvironment:
             self._log.close()
 
 
+def _role_settings(function, environment_id):
+    """What the worker needs to run the handler's AWS calls under the function's role (lambdalab.security); None
+    for the default role, which is not enforced."""
+    if function.role == DEFAULT_ROLE:
+        return None
+    from .security import enforcement
+
+    return enforcement.worker_settings(function, environment_id)
+
+
 def _discard(process, root):
     if process is not None:
         # The whole process group, even when the worker itself has already exited (sys.exit, a crash): whatever the
@@ -344,7 +356,7 @@ class LambdaFunction:
         handler_parts = _check_handler(handler)
         self.memory_mb, self.timeout_s, self.environment = memory_mb, timeout_s, environment
         self.handler, self._handler_spec, self.handler_name = handler_parts
-        self.role = role or "lambdalab-execution-role"
+        self.role = role or DEFAULT_ROLE
         self._task_root = os.getcwd()
 
     def update(self, **changes) -> "LambdaFunction":

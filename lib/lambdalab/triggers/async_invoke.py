@@ -152,13 +152,14 @@ class AsyncInvoker:
     event is delivered a second time, to show why handlers must be idempotent.
     """
 
-    def __init__(self, function: InvokeTarget, on_failure: str | None = None, max_retries: int = 2, duplicates: float = 0.0,
-                 seed: int = 0):
+    def __init__(self, function: InvokeTarget, on_failure: str | None = None, max_retries: int = 2,
+                 duplicates: float = 0.0, seed: int = 0, loop_detection: bool = True):
         if max_retries not in (0, 1, 2):
             raise ValueError(f"max_retries={max_retries!r}: Lambda allows 0, 1 or 2 retries of an asynchronous event.")
         if not 0.0 <= duplicates <= 1.0:
             raise ValueError(f"duplicates={duplicates!r} is a probability: a number from 0 to 1.")
         self.function = function
+        self.loop_detection = loop_detection  # False for EventBridge: Lambda detects loops through SQS, SNS, S3 only
         self.max_retries = max_retries
         self.duplicates = duplicates
         self.on_failure = resolve_destination(on_failure) if on_failure else None
@@ -196,7 +197,7 @@ class AsyncInvoker:
         return report
 
     def _attempt(self, d: Delivery) -> None:
-        if d.depth > LOOP_LIMIT:
+        if self.loop_detection and d.depth > LOOP_LIMIT:
             d.outcome = DeliveryOutcome.LOOP_STOPPED
             log.warning("%s (function %s, chain %s, invocation %d)", LOOP_MESSAGE, self.function.name, d.chain[:8],
                         d.depth)

@@ -25,6 +25,13 @@ def shard_label(lane: str) -> str:
     return f"{name} / part {part}" if part else name
 
 
+def _label(batch) -> str:
+    """A batch's sequence range, or its record count when the numbers are AWS's 56-digit ones (too long to show)."""
+    if len(batch.first) > 6:
+        return f"{batch.size} rec"
+    return batch.range if batch.size > 1 else batch.first
+
+
 def plot_timeline(result, ax=None):
     """Draw ``result`` (a DrainResult) and return the matplotlib Figure."""
     from matplotlib.figure import Figure
@@ -48,7 +55,7 @@ def plot_timeline(result, ax=None):
                                edgecolor="black" if half else "white", linestyle="--" if half else "-",
                                linewidth=1.2 if half else 1.0, hatch=HATCHES.get(b.kind)))
         if labelled and b.records:
-            ax.text(b.round, row[b.lane], b.range if b.size > 1 else b.first, ha="center", va="center",
+            ax.text(b.round, row[b.lane], _label(b), ha="center", va="center",
                     fontsize=7, color="white", clip_on=True)
     for d in result.discarded:
         ax.plot(d.round + 0.42, row[d.lane], marker="X", markersize=11, color="#4a148c", linestyle="none")
