@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 
 from .. import aws, clock
 from ..moto_patches.events import iso_time, target_input
+from ..runtime import check_invoke_target
 from .async_invoke import AsyncInvoker, AsyncReport
 from .patterns import compile_pattern, test_pattern  # noqa: F401 - test_pattern is public here too
 
@@ -71,9 +72,7 @@ class RuleTrigger:
 
     def __init__(self, name, function, pattern, schedule, bus, on_failure, max_retries, duplicates, input_path,
                  input_transformer, description):
-        if not hasattr(function, "invoke"):
-            raise TypeError(f"function must be a lambdalab.runtime.LambdaFunction, not {type(function).__name__}: "
-                            "create one with LambdaFunction(name, handler, ...)")
+        check_invoke_target(function)
         if (pattern is None) == (schedule is None):
             raise ValueError("Give the rule either pattern= (which events it matches) or schedule= (when it fires, "
                              "e.g. 'rate(5 minutes)'), not both or neither.")
