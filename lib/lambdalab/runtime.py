@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import _worker, aws
+from . import _worker, aws, cpu_share
 
 MEMORY_RANGE_MB = (128, 10_240)
 TIMEOUT_RANGE_S = (1, 900)
@@ -81,6 +81,7 @@ class Invocation:
     init_duration_ms: float | None = None
     cold_start: bool = False
     status: str = "ok"  # ok | error | timeout | killed (by a signal: over its memory size, or a crash)
+    modelled: bool = False  # Duration computed from measured CPU time, not throttled for real (see cpu_share)
     report: str = field(default="", repr=False)
 
     @property
@@ -331,21 +332,31 @@ class _ExecutionEnvironment:
         except (BrokenPipeError, ConnectionResetError):  # the worker died while it was idle
             self.elapsed_ms = 0.0
             return None, "exited", self._read_output()
-        started = time.perf_counter()
-        reply, status = self._wait(timeout_s, limit_kb=self.function.memory_mb * 1024)
-        self.elapsed_ms = (time.perf_counter() - started) * 1000
+        share = cpu_share.CpuShare(self.process.pid, self.function.memory_mb)  # memory/1,769 of a vCPU
+        reply, status = self._wait(timeout_s, limit_kb=self.function.memory_mb * 1024, share=share)
+        self.elapsed_ms, self.modelled = share.elapsed_s() * 1000, share.modelled
         self.invocations += 1
         if reply is not None:
+            reply["duration_ms"] = share.duration_ms(reply)
             self.peak_kb = max(self.peak_kb, reply["peak_kb"])
             if self.peak_kb > self.function.memory_mb * 1024:
                 status = "killed"  # it went over while we were not looking: Lambda would have killed it
+            elif reply["duration_ms"] > timeout_s * 1000:
+                status = "timeout"  # at its CPU share it would not have finished in time (see cpu_share)
         return reply, status, self._read_output()
 
-    def _wait(self, timeout_s: float, limit_kb: int | None = None):
+    def _wait(self, timeout_s: float, limit_kb: int | None = None, share=None):
+        share = share or cpu_share.Unlimited()
+        try:
+            return self._poll(timeout_s, limit_kb, share)
+        finally:
+            share.release()
+
+    def _poll(self, timeout_s, limit_kb, share):
         stdout = self.process.stdout
-        deadline = time.perf_counter() + timeout_s
         while True:
-            remaining = deadline - time.perf_counter()
+            share.poll()
+            remaining = timeout_s - share.elapsed_s()
             if remaining <= 0:
                 return None, "timeout"
             ready, _, _ = select.select([stdout], [], [], min(_POLL_S, remaining))
@@ -597,7 +608,7 @@ class LambdaFunction:
             function_name=self.name, request_id=request_id, response=response, error=error, logs="\n".join(lines),
             duration_ms=duration_ms, billed_duration_ms=billed, memory_size_mb=self.memory_mb,
             max_memory_used_mb=used, init_duration_ms=init_ms, cold_start=init_ms is not None, status=status,
-            report=report)
+            modelled=getattr(environment, "modelled", False), report=report)
 
     def debug_invoke(self, event=None) -> Invocation:
         """Run the handler in this kernel, so ``breakpoint()`` and debuggers work.
