@@ -26,3 +26,14 @@ def crunch_in_a_child(event, context):
     code = f"t = 0\nfor i in range({event.get('work', WORK)}): t += i * i % 7\n"
     subprocess.run([sys.executable, "-S", "-c", code], check=True)
     return "done"
+
+
+def allocate(event, context):
+    """Holds ``mb`` megabytes at once, like decoding a big image: over a small memory size it is killed."""
+    block = bytearray(event["mb"] * 1024 * 1024)
+    block[::4096] = b"x" * len(block[::4096])
+    return {"allocated_mb": event["mb"]}
+
+
+def which(event, context):
+    return event["name"]
