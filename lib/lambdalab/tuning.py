@@ -79,7 +79,7 @@ def spread_weighted(pairs, invocations: int) -> list:
     return events
 
 
-@dataclass
+@dataclass(repr=False)
 class TuningResult:
     """What ``power_tune`` measured: ``rows`` (one plain dict per memory size) and every Invocation behind them."""
 
@@ -128,6 +128,9 @@ class TuningResult:
                 f"<td>{', '.join(picks.get(r['memory_mb'], []))}</td></tr>")
         return (f"<div><b>Power tuning of {escape(self.function_name)}</b> (duration: trimmed mean; costs per million "
                 f"invocations, request fee included)<table>{head}{''.join(body)}</table></div>")
+
+    def __repr__(self):
+        return str(self)
 
     def __str__(self):
         lines = [f"Power tuning of {self.function_name}",

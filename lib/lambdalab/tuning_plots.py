@@ -1,7 +1,7 @@
 """Figures for ``lambdalab.tuning``: the memory / duration / cost curve of one tuning, and several side by side."""
 from __future__ import annotations
 
-from matplotlib.figure import Figure
+import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -11,8 +11,7 @@ UNDER_PROVISIONED = 1.5  # a size is under-provisioned when it takes this many t
 def plot_result(result, architecture: str = "x86_64"):
     """Duration (left axis) and cost per million invocations (right axis) against memory; the optimized size (the
     balanced recommendation) and the under-provisioned sizes below it marked; failed sizes crossed out."""
-    fig = Figure(figsize=(9, 4.5))
-    ax = fig.subplots()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     ok = [r for r in result.rows if not r["errors"] and r["duration_ms"] is not None]
     failed = [r for r in result.rows if r["errors"]]
     sizes = [r["memory_mb"] for r in result.rows]
@@ -50,6 +49,7 @@ def plot_result(result, architecture: str = "x86_64"):
     ax.set_title(f"{result.function_name}: duration and cost against memory")
     ax.legend(handles=handles, loc="upper center", fontsize=8)
     fig.tight_layout()
+    plt.close(fig)  # Jupyter shows the returned figure once, not again at the end of the cell
     return fig
 
 
@@ -60,8 +60,7 @@ def plot_comparison(results, labels=None, architectures=("x86_64",)):
         raise ValueError(f"{len(results)} results but {len(labels)} labels: give one label per result.")
     if not results:
         raise ValueError("Nothing to compare: pass a list of power_tune results.")
-    fig = Figure(figsize=(11, 4.2))
-    left, right = fig.subplots(1, 2)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     sizes = sorted({r["memory_mb"] for result in results for r in result.rows})
     for result, label in zip(results, labels):
         ok = [r for r in result.rows if not r["errors"] and r["duration_ms"] is not None]
@@ -80,6 +79,7 @@ def plot_comparison(results, labels=None, architectures=("x86_64",)):
     right.set_ylabel("$ per 1M invocations")
     right.set_title("Cost against memory")
     fig.tight_layout()
+    plt.close(fig)  # Jupyter shows the returned figure once, not again at the end of the cell
     return fig
 
 
