@@ -6,11 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab test install lock bench students clean
 
-# Jupyter refuses to run as root unless told; containers and cloud workstations often are root.
-ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
-
+# Serves the course folder (labs/, data/, docs/ reachable; ../ links work) and opens notebook 00; the printed URL
+# opens 00 too, for a machine without a browser (add LAB_ARGS=--no-browser).
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb
+	$(BIN)/lambdalab lab $(LAB_ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)

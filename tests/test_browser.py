@@ -96,9 +96,9 @@ def jupyter_lab(tmp: pathlib.Path):
             try:
                 urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2).close()
                 break
-            except OSError:
+            except OSError as error:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start:\n{(tmp / 'server.log').read_text()[-3000:]}")
+                    raise RuntimeError(f"JupyterLab did not start:\n{(tmp / 'server.log').read_text()[-3000:]}") from error
                 time.sleep(0.2)
         yield base, token, progress
     finally:

@@ -4,6 +4,7 @@ from collections import Counter
 import pytest
 
 from lambdalab.quiz import exam as ex
+from lambdalab.quiz import scoring
 from lambdalab.quiz.bank import Bank, load_bank
 from lambdalab.quiz.progress import ProgressStore
 
@@ -36,14 +37,14 @@ def store(tmp_path):
     (1, {1: 1, 2: 0, 3: 0, 4: 0}),
 ])
 def test_domain_quota_follows_the_exam_weights(n, expected):
-    assert ex.domain_quota(n) == expected
+    assert scoring.domain_quota(n) == expected
 
 
 def test_domain_quota_is_close_to_proportional_for_every_size():
     for n in range(1, 120):
-        quota = ex.domain_quota(n)
+        quota = scoring.domain_quota(n)
         assert sum(quota.values()) == n
-        for d, w in ex.DOMAIN_WEIGHTS.items():
+        for d, w in scoring.DOMAIN_WEIGHTS.items():
             assert abs(quota[d] - n * w / 100) < 1, (n, quota)
 
 
@@ -52,7 +53,7 @@ def test_domain_quota_is_close_to_proportional_for_every_size():
 def test_draw_follows_domain_weights(n, seed):
     drawn = ex.draw(n, seed=seed, bank=BANK)
     assert len(drawn) == n == len({q.id for q in drawn})
-    assert Counter(q.domain for q in drawn) == Counter({d: k for d, k in ex.domain_quota(n).items() if k})
+    assert Counter(q.domain for q in drawn) == Counter({d: k for d, k in scoring.domain_quota(n).items() if k})
     assert all(q.is_choice for q in drawn), "free-text questions never appear in the exam"
 
 
@@ -67,7 +68,7 @@ def test_draw_fills_a_short_domain_from_the_others():
     drawn = ex.draw(40, seed=1, bank=small)
     counts = Counter(q.domain for q in drawn)
     assert len(drawn) == 40 and counts[3] == 2
-    assert counts[1] > ex.domain_quota(40)[1]
+    assert counts[1] > scoring.domain_quota(40)[1]
 
 
 def test_draw_refuses_more_questions_than_the_bank_has():
@@ -78,12 +79,12 @@ def test_draw_refuses_more_questions_than_the_bank_has():
 # --- scaled score -----------------------------------------------------------------------------------------------
 
 def test_scaled_score_is_monotonic_and_clamped():
-    scores = [ex.scaled_score(i / 1000) for i in range(1001)]
+    scores = [scoring.scaled_score(i / 1000) for i in range(1001)]
     assert all(a <= b for a, b in zip(scores, scores[1:]))
     assert scores[0] == 100 and scores[-1] == 1000
-    assert ex.scaled_score(0.72) == 720
-    assert ex.scaled_score(0.71) < 720 <= ex.scaled_score(0.72)
-    assert ex.scaled_score(-3) == 100 and ex.scaled_score(7) == 1000
+    assert scoring.scaled_score(0.72) == 720
+    assert scoring.scaled_score(0.71) < 720 <= scoring.scaled_score(0.72)
+    assert scoring.scaled_score(-3) == 100 and scoring.scaled_score(7) == 1000
 
 
 # --- the exam object --------------------------------------------------------------------------------------------
@@ -128,13 +129,39 @@ def test_answer_flag_revisit_and_finish(store):
     assert sum(t for _, t in report.per_domain.values()) == 20
     assert report.per_domain == {d: (c, t) for d, (c, t) in report.per_domain.items()}
     assert len(report.wrong) == 18 and all(result is None for _, result in report.wrong)
-    assert report.scaled == ex.scaled_score(2 / 20) and not report.passed
+    assert report.scaled == scoring.scaled_score(2 / 20) and not report.passed
     assert e.finish() is report  # idempotent
     with pytest.raises(ex.ExamOver):
         e.answer(3, "A")
-    answers = store.answers(mode="exam")
-    assert sorted(a.question_id for a in answers) == sorted([e.items[0].question.id, wrong_q.id])
-    assert all(a.correct for a in answers)
+    answers = store.answers(mode="exam")  # every question asked is recorded; unanswered ones as not correct
+    assert sorted(a.question_id for a in answers) == sorted(it.question.id for it in e.items)
+    assert sorted(a.question_id for a in answers if a.correct) == sorted([e.items[0].question.id, wrong_q.id])
+    assert all(a.answer is None for a in answers if not a.correct)
+
+
+def test_exam_report_and_progress_chart_agree(store):
+    """The report's per-domain numbers are the chart's: 3/20 in the report is 3/20 in the chart, not 3/3."""
+    from lambdalab.quiz import plots
+
+    bank = load_bank()
+    e = make_exam(20, store=store)
+    for i in (0, 4, 9):
+        e.answer(i, list(e.items[i].question.answer))
+    wrong = e.items[5].question
+    e.answer(5, [k for k in wrong.options if k not in wrong.answer][: wrong.select])
+    heard = []
+    store.subscribe(heard.append)
+    report = e.finish()
+    assert report.correct == 3 and report.total == 20
+    assert len(heard) == 1 and len(heard[0]) == 20  # one notification for the whole exam (views redraw once)
+    summary = store.summary(bank)
+    chart = {d: (v["correct"], v["attempted"]) for d, v in summary["domains"].items() if v["attempted"]}
+    assert chart == report.per_domain
+    fig = plots.progress_figure(store, bank)
+    labels = sorted(t.get_text() for t in fig.axes[1].texts)
+    domains = summary["domains"]
+    assert labels == sorted(f"{domains[d]['correct']}/{domains[d]['attempted']}" for d in (1, 2, 3, 4))
+    assert sum(int(x.split("/")[0]) for x in labels) == 3 and sum(int(x.split("/")[1]) for x in labels) == 20
 
 
 def test_all_right_passes_and_wrong_answers_are_explained():
@@ -152,7 +179,19 @@ def test_all_right_passes_and_wrong_answers_are_explained():
     assert "720" in html and "Development with AWS Services" in html
     for text in wrong_item.question.explanations.values():
         assert text.replace("'", "&#x27;").replace('"', "&quot;")[:40] in html
-    assert "estimated scaled score" in str(report)
+    text = str(report)
+    assert "not the whole exam" in text and "this module" in text
+    assert "Module readiness: " in text and "from 20 questions" in text and "PASS" not in text
+    assert "not the whole exam" in html and "from 20 questions" in html
+
+
+@pytest.mark.parametrize("n, step", [(10, 86), (20, 43), (65, 13)])
+def test_the_report_says_how_many_questions_the_readiness_rests_on(n, step):
+    report = make_exam(n).finish()
+    assert report.points_per_question == step
+    assert f"from {n} questions of this module" in str(report) and f"about {step} points" in str(report)
+    # one more right answer moves the estimate by about that much
+    assert abs(ex.scaled_score((n // 2) / n) - ex.scaled_score((n // 2 - 1) / n) - step) <= 2
 
 
 def test_time_up_ends_the_exam_and_grades_what_was_answered():
@@ -183,7 +222,8 @@ def test_report_plot_marks_the_pass_mark():
     e = make_exam(10)
     fig = e.finish().plot()
     titles = [ax.get_title() for ax in fig.axes]
-    assert "Per domain" in titles and "Estimated scaled score" in titles
+    assert "Per domain" in titles and "Module readiness (estimate)" in titles
+    assert "this module" in fig._suptitle.get_text()
     gauge = fig.axes[1]
     assert gauge.get_xlim() == (100, 1000) and gauge.get_xlabel()
     assert any("720" in t.get_text() for t in gauge.texts)
@@ -192,8 +232,8 @@ def test_report_plot_marks_the_pass_mark():
 def test_below_72_percent_never_shows_the_pass_mark():
     for n in range(1, 200):
         for k in range(n + 1):
-            assert (ex.scaled_score(k / n) >= ex.PASS_SCALED) == (k / n >= ex.PASS_FRACTION), (k, n)
-    assert ex.scaled_score(59 / 82) == 719  # 71.95% used to round up to 720, a "PASS"
+            assert (scoring.scaled_score(k / n) >= scoring.PASS_SCALED) == (k / n >= scoring.PASS_FRACTION), (k, n)
+    assert scoring.scaled_score(59 / 82) == 719  # 71.95% used to round up to 720, a "PASS"
 
 
 @pytest.mark.parametrize("minutes", [0, -5])

@@ -133,6 +133,24 @@ def test_free_text_card_accepts_synonyms(own_progress):
     assert [a.answer for a in own_progress.answers()] == ["Amazon SQS", "  event-bridge "]
 
 
+def test_enter_in_the_text_box_submits_the_answer(own_progress):
+    card = quiz.checkpoint("08", types="text")[0]
+    card.select("event-bridge")
+    card.input._handle_string_msg(None, {"event": "submit"}, [])  # what the browser sends when Enter is pressed
+    assert "Correct." in card.feedback.value and card.attempts == 1
+    assert [a.answer for a in own_progress.answers()] == ["event-bridge"]
+
+
+def test_options_keep_their_radio_beside_the_first_line(own_progress):
+    """The CSS every quiz view carries: each option a flex row, the input not floated (measured in test_browser)."""
+    from lambdalab.quiz.widgets import CSS
+
+    assert "display: flex !important" in CSS and "float: none !important" in CSS and "align-items: flex-start" in CSS
+    assert CSS in quiz.checkpoint("02").header.value
+    assert CSS in quiz.practice_exam(n=5, seed=1).widget.children[0].value
+    assert CSS in quiz.review().header.value
+
+
 def test_review_re_asks_what_was_wrong(own_progress):
     empty = quiz.review()
     assert len(empty) == 0 and "Nothing to review" in "".join(widget_texts(empty.widget))
@@ -149,6 +167,59 @@ def test_review_re_asks_what_was_wrong(own_progress):
     first.check()
     assert own_progress.answers()[-1].mode == "review"
     assert [c.question.id for c in quiz.review()] == [view[0].question.id]
+
+
+def test_a_check_updates_the_review_and_progress_views_on_the_page(own_progress):
+    """Observer pattern: the store tells every live view; each says when it was drawn."""
+    progress_view = quiz.ProgressView()
+    review = quiz.review()
+    assert len(review) == 0 and progress_view.redraws == 1
+    assert "drawn at" in progress_view.note.value and "from 0 recorded answers" in progress_view.note.value
+    first_png = progress_view.image.value
+    view = quiz.checkpoint("03")
+    card = view[0]
+    card.select(wrong_letter(card.question) if card.question.type == "single" else [wrong_letter(card.question)])
+    card.check()
+    assert progress_view.redraws == 2 and progress_view.image.value != first_png
+    assert "from 1 recorded answer;" in progress_view.note.value
+    assert [c.question.id for c in review] == [card.question.id]  # the review list grew, without re-running it
+    assert "from 1 recorded answer" in review.note.value
+    assert review.cards[0].widget in review.widget.children
+    # answered rightly in the review: it stays on the list (its feedback is there to read) ...
+    mine = review[0]
+    mine.select(mine.question.answer[0] if mine.question.type == "single" else list(mine.question.answer))
+    mine.check()
+    assert [c.question.id for c in review] == [card.question.id] and "Correct" in mine.feedback.value
+    # ... while a wrong answer given elsewhere adds a question, numbered in the list
+    other = view[1]
+    other.select(wrong_letter(other.question) if other.question.type == "single" else [wrong_letter(other.question)])
+    other.check()
+    assert [c.question.id for c in review] == [other.question.id, card.question.id]
+    assert "Question 1 of 2" in review[0].stem.value and "Question 2 of 2" in review[1].stem.value
+    assert progress_view.redraws == 4
+
+
+def test_the_practice_exam_redraws_the_views_once(own_progress):
+    progress_view, review = quiz.ProgressView(), quiz.review(limit=30)
+    exam = quiz.practice_exam(n=10, seed=3)
+    exam.start()
+    exam.finish_button.click()
+    exam.finish_button.click()
+    assert exam.report.correct == 0 and progress_view.redraws == 2
+    assert len(review) == 10  # every unanswered exam question is now to review
+
+
+def test_a_rerun_cell_replaces_its_views_subscription(own_progress, monkeypatch):
+    from lambdalab.quiz import live
+
+    monkeypatch.setattr(live, "cell_key", lambda kind: (kind, "cell-1"))
+    monkeypatch.setattr(quiz.plots, "cell_key", live.cell_key)
+    store = progress.default_store()
+    before = len(store._listeners)
+    first, second = quiz.ProgressView(), quiz.ProgressView()
+    assert len(store._listeners) == before + 1
+    store.record("x", correct=True)
+    assert (first.redraws, second.redraws) == (1, 2)
 
 
 class FakeClock:
@@ -190,9 +261,10 @@ def test_exam_view_start_answer_flag_navigate_finish(own_progress):
     report = view.report
     assert report and report.correct == 1 and report.total == 10
     shown = "\n".join(widget_texts(view.widget))
-    assert "estimated scaled score" in shown and "720" in shown
+    assert "Module readiness" in shown and "not the whole exam" in shown and "720" in shown
     assert any(isinstance(w, widgets.Image) for w in view.body.children)
-    assert [a.mode for a in own_progress.answers()] == ["exam", "exam"]
+    answers = own_progress.answers()  # every question the exam asked, unanswered ones as not correct
+    assert [a.mode for a in answers] == ["exam"] * 10 and sum(a.correct for a in answers) == 1
 
 
 def test_exam_view_ends_when_time_is_up():
@@ -242,3 +314,33 @@ def test_checkpoint_options_are_shuffled_stably_so_position_gives_nothing_away()
     q = next(q for q in choice if q.type == "single")
     shown = [value for _, value in QuestionCard(q).input.options]
     assert shown == display_order(q) == display_order(q) and sorted(shown) == sorted(q.options)
+
+
+def test_free_text_the_grader_cannot_judge_is_self_assessed(own_progress):
+    card = quiz.checkpoint("08", types="text")[0]  # seed-router-text
+    assert card.assess.layout.display == "none"
+    card.select("Even Bridge")  # right, but not in words the rules can be sure of
+    result = card.check()
+    assert result.needs_self_assessment and card.assess.layout.display == "flex"
+    assert "Cannot tell" in card.feedback.value and "Amazon EventBridge" in card.feedback.value  # the model answer
+    assert own_progress.answers() == []  # nothing recorded until the learner says which it was
+    card.had_it_button.click()
+    assert card.result.correct and card.result.self_assessed and card.assess.layout.display == "none"
+    assert "Self-assessed: you had it" in card.feedback.value
+    [saved] = own_progress.answers()
+    assert saved.correct and saved.self_assessed and saved.answer == "Even Bridge"
+    card.had_it_button.click()  # a second click changes nothing
+    assert len(own_progress.answers()) == 1
+
+
+def test_self_assessing_i_did_not_records_a_wrong_answer(own_progress):
+    card = quiz.checkpoint("08", types="text")[0]
+    card.select("Even Bridge")
+    card.check()
+    card.did_not_button.click()
+    [saved] = own_progress.answers()
+    assert not saved.correct and saved.self_assessed
+    assert "seed-router-text" in own_progress.wrong_ids()
+    card.select("SNS")  # a graded answer is not self-assessed
+    assert not card.check().needs_self_assessment and card.assess.layout.display == "none"
+    assert [a.self_assessed for a in own_progress.answers()] == [True, False]

@@ -1,6 +1,7 @@
 """The ``lambdalab`` command. Each subcommand is a small function here that calls the library; add one by writing
 ``_add_<name>(subparsers)`` and listing it in ``COMMANDS``.
 
+    lambdalab lab [--no-browser] [JUPYTER ARGS]  open the course in JupyterLab at notebook 00 (what `make lab` runs)
     lambdalab grade SUBMISSIONS_DIR --lab lab01 [--out grades.csv] [--feedback-dir DIR] [--timeout 60] [--jobs 2]
     lambdalab generate [--lab lab01]        write labs/ (student versions) from solutions/
     lambdalab check-generated [--lab lab01] exit 1 if labs/ is out of date with solutions/
@@ -76,7 +77,25 @@ def _lab_and_root(parser, lab_help: str) -> None:
     parser.add_argument("--root", help="the course folder (default: the one holding solutions/)")
 
 
-COMMANDS = [_add_grade, _add_generate, _add_check_generated]
+def _lab(args) -> int:
+    import os
+    import subprocess
+
+    from . import course
+
+    cmd = course.lab_command(args.root, *args.jupyter_args, allow_root=hasattr(os, "geteuid") and os.geteuid() == 0)
+    return subprocess.call(cmd)
+
+
+def _add_lab(subparsers) -> None:
+    p = subparsers.add_parser("lab", help="open the course in JupyterLab, at notebook 00",
+                              description="Start JupyterLab with the course folder as its root and notebook 00 open. "
+                                          "Other arguments go to `jupyter lab` (e.g. --no-browser, --port 8899).")
+    p.add_argument("--root", help="the course folder (default: the one this package was installed from)")
+    p.set_defaults(run=_lab)
+
+
+COMMANDS = [_add_lab, _add_grade, _add_generate, _add_check_generated]
 
 
 def main(argv=None) -> int:
@@ -84,7 +103,11 @@ def main(argv=None) -> int:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in COMMANDS:
         add(subparsers)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if getattr(args, "command", None) == "lab":
+        args.jupyter_args = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if not getattr(args, "run", None):
         parser.print_help()
         return 2

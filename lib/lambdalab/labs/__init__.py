@@ -20,8 +20,9 @@ import pkgutil
 import re
 import sys
 
-from .core import CheckFailed, Context, Lab
-from .report import CheckResult, Report
+from .core import CheckFailed, Context, Lab, run_checks
+from .report import Report
+from .results import CheckResult
 
 __all__ = ["check", "load", "available", "Lab", "Context", "CheckFailed", "CheckResult", "Report"]
 _LAB_MODULE = re.compile(r"^lab\d\d$")
@@ -56,8 +57,6 @@ def check(lab_id: str, task: str | None = None, *, namespace: dict | None = None
     if task is not None and task not in lab.tasks:
         raise ValueError(f"{lab.id} has no task {task!r}. Its tasks: {', '.join(lab.tasks)}.")
     ns = _caller_namespace() if namespace is None else namespace
-    from .core import run_checks
-
     report = run_checks(lab, ns, task=task, public=True, hidden=hidden, seed=seed, timeout=timeout)
     report.show()
     return report

@@ -26,8 +26,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from . import load
-from .core import NOT_RUN, PASSED, Lab
-from .report import CheckResult, Totals
+from .core import Lab
+from .results import NOT_RUN, PASSED, CheckResult, Totals
 
 CSV_COLUMNS = ["student", "lab", "check", "points", "max", "status", "time", "detail"]
 

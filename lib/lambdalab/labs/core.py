@@ -4,7 +4,7 @@ A check is a plain function that takes a ``Context`` (the student's namespace pl
 (passed) or raises ``CheckFailed`` with the expected and actual values and a hint. Calls into the student's code go
 through ``Context.call`` so that "not written yet", "not defined" and "your code raised" are reported as such,
 not as a bug in the check. ``run_checks`` runs a selection of checks, each with a time limit, and returns a
-``Report`` (see ``report.py``).
+``Report`` (see ``report.py``; statuses and result types are in ``results.py``).
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-PASSED, FAILED, ERROR, TODO, MISSING, TIMEOUT, NOT_RUN = (
-    "passed", "failed", "error", "todo", "missing", "timeout", "not run")
+from .report import Report
+from .results import ERROR, FAILED, MISSING, NOT_RUN, PASSED, TIMEOUT, TODO, CheckResult
+
 PUBLIC_SEED = 20240101  # public checks see the same inputs every time; hidden ones get a seed per grading run
 _UNSET = object()
 
@@ -256,8 +257,6 @@ def time_limit(seconds: float | None):
 
 def run_check(check: Check, lab: Lab, namespace: dict, *, seed: int, shared: dict, timeout: float | None):
     """Run one check; never raises (except KeyboardInterrupt): returns a CheckResult."""
-    from .report import CheckResult
-
     result = CheckResult(check.id, check.task, check.title, NOT_RUN, 0, check.points, check.hidden)
     ctx = Context(namespace, lab, check, seed=seed, shared=shared)
     limit = check.timeout or timeout
@@ -299,8 +298,6 @@ def run_checks(lab: Lab, namespace: dict, *, task: str | None = None, public: bo
     Public checks always use the same inputs; hidden ones use ``seed`` (random when None), so a student cannot
     hard-code their answers. ``on_result(result)`` is called after each check (the grader saves progress with it).
     """
-    from .report import Report
-
     seed = secrets.randbelow(2**31) if seed is None else seed
     shared: dict = {"cleanups": []}
     results = []

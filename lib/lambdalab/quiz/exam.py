@@ -2,50 +2,35 @@
 
 The widget in ``widgets.py`` is only a face over ``Exam``; tests drive ``Exam`` directly with a fake clock.
 
-Scaled score (an ESTIMATE): AWS reports DVA-C02 results on a 100-1,000 scale with 720 to pass, but does not publish
-how raw answers map to it (the exam also holds 15 unscored questions and equates forms of different difficulty).
-This course assumes about 72% correct is a pass and maps linearly on each side of that point:
-0% -> 100, 72% -> 720, 100% -> 1,000. It is monotonic and clamped to 100-1,000; treat it as a rough guide only.
+The domain weights, the pass mark and the scaled-score estimate are in ``scoring.py``.
+
+Scope: the questions cover one module of DVA-C02 (AWS Lambda for real-time data processing), so the report calls the
+scaled estimate this module's readiness, gives the number of questions behind it and how far one answer moves it,
+and says plainly that it is not a prediction of the exam score.
 """
 from __future__ import annotations
 
-import math
 import random
 import time
 from dataclasses import dataclass, field
 
 from .bank import DOMAINS, SELECT_WORDS, Question, load_bank
 from .grading import Result, grade_question, parse_choice
+from .plots import exam_figure
+from .scoring import (
+    DOMAIN_WEIGHTS,
+    EXAM_MINUTES,
+    EXAM_QUESTIONS,
+    MIN_SCALED,
+    PASS_FRACTION,
+    PASS_SCALED,
+    domain_quota,
+    scaled_score,
+)
 
-DOMAIN_WEIGHTS = {1: 32, 2: 26, 3: 24, 4: 18}  # percent of the scored content, from the exam guide
-EXAM_QUESTIONS, EXAM_MINUTES = 65, 130
-PASS_SCALED, PASS_FRACTION = 720, 0.72
-MIN_SCALED, MAX_SCALED = 100, 1000
-
-
-def scaled_score(fraction: float) -> int:
-    """Estimated scaled score for a fraction correct (0-1): piecewise linear through (0.72, 720); see module doc."""
-    f = min(max(float(fraction), 0.0), 1.0)
-    if f <= PASS_FRACTION:
-        score = MIN_SCALED + f / PASS_FRACTION * (PASS_SCALED - MIN_SCALED)
-    else:
-        score = PASS_SCALED + (f - PASS_FRACTION) / (1 - PASS_FRACTION) * (MAX_SCALED - PASS_SCALED)
-    score = round(score)
-    if f < PASS_FRACTION:  # 59/82 = 71.95% would round up to 720: below the pass fraction is below the pass mark
-        score = min(score, PASS_SCALED - 1)
-    return int(min(max(score, MIN_SCALED), MAX_SCALED))
-
-
-def domain_quota(n: int, weights: dict = DOMAIN_WEIGHTS) -> dict[int, int]:
-    """How many of ``n`` questions each domain gets: proportional to the weights, largest remainders rounded up."""
-    if n < 1:
-        raise ValueError("An exam needs at least one question.")
-    total = sum(weights.values())
-    exact = {d: n * w / total for d, w in weights.items()}
-    quota = {d: math.floor(x) for d, x in exact.items()}
-    for d in sorted(exact, key=lambda d: (exact[d] - quota[d], weights[d]), reverse=True)[: n - sum(quota.values())]:
-        quota[d] += 1
-    return quota
+SCOPE = ("This practice exam covers one module of DVA-C02, AWS Lambda for real-time data processing, not the whole "
+         "exam, which covers many more services: its result is your readiness on this module, not a prediction of "
+         "your exam score.")
 
 
 def draw(n: int = 20, *, seed=None, bank=None) -> list[Question]:
@@ -118,11 +103,25 @@ class ExamReport:
 
     @property
     def passed(self) -> bool:
+        """At or above the 720 line on this module's questions (not a pass of the exam)."""
         return self.scaled >= PASS_SCALED
 
+    @property
+    def points_per_question(self) -> int:
+        """About how far one answer more or less moves the readiness estimate below the pass line."""
+        return round((PASS_SCALED - MIN_SCALED) / PASS_FRACTION / self.total) if self.total else 0
+
+    @property
+    def readiness(self) -> str:
+        verdict = "at or above the 720 line" if self.passed else "below the 720 line"
+        return (f"Module readiness: {self.scaled} on the exam's 100-1,000 scale ({verdict}), an estimate from "
+                f"{self.total} questions of this module; one answer more or less moves it by about "
+                f"{self.points_per_question} points.")
+
     def __str__(self) -> str:
-        lines = [f"Score: {self.correct}/{self.total} ({self.fraction:.0%}) -> estimated scaled score {self.scaled} "
-                 f"({'PASS' if self.passed else 'below the 720 pass mark'}){' - time ran out' if self.timed_out else ''}"]
+        lines = [SCOPE,
+                 f"Score: {self.correct}/{self.total} ({self.fraction:.0%}){' - time ran out' if self.timed_out else ''}",
+                 self.readiness]
         for d, (c, t) in self.per_domain.items():
             lines.append(f"  Domain {d} {DOMAINS[d]}: {c}/{t}")
         return "\n".join(lines)
@@ -132,10 +131,10 @@ class ExamReport:
 
         rows = "".join(f"<tr><td>{d}. {escape(DOMAINS[d])}</td><td>{c}/{t}</td><td>{(c / t if t else 0):.0%}</td></tr>"
                        for d, (c, t) in self.per_domain.items())
-        verdict = "PASS" if self.passed else "below the 720 pass mark"
         parts = [f"<h4>Practice exam report{' (time ran out)' if self.timed_out else ''}</h4>",
-                 f"<p><b>{self.correct}/{self.total}</b> correct ({self.fraction:.0%}) &rarr; estimated scaled score "
-                 f"<b>{self.scaled}</b> on 100&ndash;1,000 ({verdict}). The estimate assumes ~72% correct &asymp; 720.</p>",
+                 f"<p><i>{escape(SCOPE)}</i></p>",
+                 f"<p><b>{self.correct}/{self.total}</b> correct ({self.fraction:.0%}).</p>",
+                 f"<p>{escape(self.readiness)} The estimate assumes ~72% correct &asymp; 720.</p>",
                  f"<table><tr><th>Domain</th><th>Correct</th><th>%</th></tr>{rows}</table>"]
         if self.wrong:
             parts.append(f"<h4>Review: {len(self.wrong)} question(s) to revisit</h4>")
@@ -145,8 +144,6 @@ class ExamReport:
 
     def plot(self):
         """Bar chart per domain and a gauge of the scaled estimate with the 720 pass mark (a matplotlib Figure)."""
-        from .plots import exam_figure
-
         return exam_figure(self)
 
 
@@ -250,7 +247,7 @@ class Exam:
 
     # -- the end -------------------------------------------------------------------------------------------------
     def finish(self) -> ExamReport:
-        """Grade what was answered (unanswered counts as wrong), record it in progress, and return the report."""
+        """Grade what was answered (unanswered counts as wrong), record every question in progress, return the report."""
         if self.report is not None:
             return self.report
         self.start()
@@ -276,17 +273,19 @@ class Exam:
         return self.report
 
     def _save(self, results) -> None:
+        """Record every question the exam asked: an unanswered one as not correct, as the real exam scores it, so the
+        progress chart and this report agree."""
         import datetime as dt
 
         from .progress import default_store
 
         store = self._store if self._store is not None else default_store()
-        for item, result in zip(self.items, results):
-            if result is None:
-                continue
-            at = dt.datetime.fromtimestamp(item.answered_at, dt.timezone.utc) if item.answered_at else None
-            store.record(item.question.id, correct=result.correct, mode="exam", answer=list(result.given),
-                         section=item.question.section, domain=item.question.domain, at=at)
+        with store.batch():
+            for item, result in zip(self.items, results):
+                at = dt.datetime.fromtimestamp(item.answered_at, dt.timezone.utc) if item.answered_at else None
+                store.record(item.question.id, correct=bool(result and result.correct), mode="exam",
+                             answer=list(result.given) if result is not None else None,
+                             section=item.question.section, domain=item.question.domain, at=at, source=self)
 
     def __repr__(self):
         state = "finished" if self.finished else ("running" if self.started else "not started")

@@ -1,12 +1,14 @@
 """Progress and exam figures (matplotlib, imported only when a figure is drawn).
 
 Figures are built with ``matplotlib.figure.Figure`` (no pyplot state), so they work the same in a notebook, a test
-or a script. ``show_progress()`` displays the figure as a PNG in Jupyter.
+or a script. ``show_progress()`` displays a ``ProgressView`` in Jupyter: the figure as a PNG that redraws itself
+whenever an answer is recorded on the page, with a note saying when it was drawn.
 """
 from __future__ import annotations
 
 from .bank import DOMAINS, SECTIONS, load_bank
-from .exam import MAX_SCALED, MIN_SCALED, PASS_FRACTION, PASS_SCALED
+from .live import cell_key, drawn_note
+from .scoring import MAX_SCALED, MIN_SCALED, PASS_FRACTION, PASS_SCALED
 
 GREEN, ORANGE, GREY, BLUE = "#2e7d32", "#ef6c00", "#d0d0d0", "#1565c0"
 
@@ -65,15 +67,40 @@ def progress_figure(store=None, bank=None):
     right.tick_params(axis="x", labelsize=8)
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, frameon=False)
     right.set_ylim(0, 105)
-    right.set_ylabel("% right of questions answered")
+    right.set_ylabel("% right of questions asked")
     right.set_xlabel("exam domain")
     right.set_title("Per exam domain")
     return fig
 
 
+class ProgressView:
+    """The progress figure as a widget that redraws itself after every answer recorded in this kernel."""
+
+    def __init__(self, store=None, bank=None):
+        import ipywidgets as w
+
+        from .progress import default_store
+
+        self.store = store if store is not None else default_store()
+        self.bank = bank if bank is not None else load_bank()
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.note = w.HTML()
+        self.widget = w.VBox([self.image, self.note])
+        self.redraws = 0
+        self.redraw()
+        self.key = self.store.subscribe(lambda _: self.redraw(), key=cell_key("progress"))
+
+    def redraw(self) -> None:
+        self.image.value = figure_png(progress_figure(self.store, self.bank))
+        self.note.value = drawn_note("Progress", self.store.count())
+        self.redraws += 1
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
 def show_progress(store=None, bank=None):
-    """Draw the progress figure. In Jupyter it is displayed (and None returned); elsewhere the Figure is returned."""
-    fig = progress_figure(store, bank)
+    """Show your progress. In Jupyter: a live ``ProgressView`` (displayed; None returned); elsewhere the Figure."""
     try:
         from IPython import get_ipython
 
@@ -81,10 +108,10 @@ def show_progress(store=None, bank=None):
     except ImportError:
         shell = None
     if shell is None:
-        return fig
-    from IPython.display import Image, display
+        return progress_figure(store, bank)
+    from IPython.display import display
 
-    display(Image(data=figure_png(fig)))
+    display(ProgressView(store, bank))
     return None
 
 
@@ -100,7 +127,7 @@ def exam_figure(report):
     """Per-domain percentages and the scaled-score estimate against the 720 pass mark."""
     fig = _figure(11, 3.6)
     left, right = fig.subplots(1, 2, width_ratios=[1.2, 1])
-    fig.suptitle("Practice exam: result by domain and estimated scaled score")
+    fig.suptitle(f"Practice exam on this module ({report.total} questions): by domain and module readiness")
     doms = list(report.per_domain)
     pct = [100 * c / t for c, t in report.per_domain.values()]
     left.bar([f"D{d}" for d in doms], pct, color=BLUE)
@@ -118,5 +145,5 @@ def exam_figure(report):
     right.set_ylim(-0.6, 0.6)
     right.set_yticks([])
     right.set_xlabel("scaled score (100-1,000)")
-    right.set_title("Estimated scaled score")
+    right.set_title("Module readiness (estimate)")
     return fig

@@ -5,10 +5,13 @@ can put it on a per-user volume. Why SQLite: two notebooks open at once are two 
 WAL mode plus a busy timeout lets both write without losing or corrupting an answer. A damaged file is renamed to
 ``progress.sqlite.corrupt-<timestamp>`` with a printed message and a fresh one is started: answering a quiz never
 crashes because of the progress file (if the folder cannot be written, answers are kept in memory for the session).
+Views on a page stay live: ``subscribe(callback)`` is told of every answer this process records (observer pattern),
+so a checkpoint's Check redraws the progress plot and the review list shown elsewhere in the notebook.
 SQLite's WAL mode needs a local disk: on a JupyterHub whose home folders are on NFS, point the variable at local storage.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -23,7 +26,8 @@ ENV_VAR = "LAMBDALAB_PROGRESS_DIR"
 FILENAME = "progress.sqlite"
 MODES = ("checkpoint", "exam", "review")
 SESSION = uuid.uuid4().hex[:12]  # tells two notebooks' answers apart
-_COLUMNS = ["id", "question_id", "section", "domain", "mode", "answer", "correct", "answered_at", "session"]
+_COLUMNS = ["id", "question_id", "section", "domain", "mode", "answer", "correct", "answered_at", "session",
+            "self_assessed"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -34,7 +38,8 @@ CREATE TABLE IF NOT EXISTS answers (
     answer      TEXT,
     correct     INTEGER NOT NULL,
     answered_at TEXT    NOT NULL,
-    session     TEXT
+    session     TEXT,
+    self_assessed INTEGER NOT NULL DEFAULT 0  -- 1: a free-text answer the learner judged against the model answer
 );
 CREATE INDEX IF NOT EXISTS answers_by_question ON answers (question_id, id);
 """
@@ -62,6 +67,17 @@ class Answer:
     correct: bool
     answered_at: str  # ISO 8601, UTC
     session: str | None
+    self_assessed: bool = False  # the learner said "I had it" / "I did not" (the grader could not tell)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a subscriber is told about one answer just recorded (``source``: whatever recorded it, e.g. a card)."""
+
+    question_id: str
+    mode: str
+    correct: bool
+    source: object = None
 
 
 class ProgressStore:
@@ -73,19 +89,63 @@ class ProgressStore:
         self._checked = False
         self._memory: sqlite3.Connection | None = None  # fallback when the folder is not writable
         self._lock = threading.Lock()
+        self._listeners: dict = {}  # key -> callback(list[Recorded])
+        self._pending: list | None = None  # inside batch(): notifications wait here
 
     # -- public API ----------------------------------------------------------------------------------------------
     def record(self, question_id: str, *, correct: bool, mode: str = "checkpoint", answer=None,
-               section: str | None = None, domain: int | None = None, at: _dt.datetime | None = None) -> None:
-        """Append one answer. Never raises for a damaged or unwritable file (see the module docstring)."""
+               section: str | None = None, domain: int | None = None, at: _dt.datetime | None = None,
+               source=None, self_assessed: bool = False) -> None:
+        """Append one answer and tell the subscribers. Never raises for a damaged or unwritable file (see the module
+        docstring). ``source`` is passed on to subscribers (a view ignores answers its own cards gave);
+        ``self_assessed``: the learner judged a free-text answer the grader could not ("I had it" / "I did not")."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         when = (at or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
         row = (question_id, section, domain, mode, json.dumps(_jsonable(answer)), int(bool(correct)),
-               when.isoformat(timespec="milliseconds"), SESSION)
+               when.isoformat(timespec="milliseconds"), SESSION, int(bool(self_assessed)))
         self._run(lambda c: c.execute(
-            "INSERT INTO answers (question_id, section, domain, mode, answer, correct, answered_at, session) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row), write=True)
+            "INSERT INTO answers (question_id, section, domain, mode, answer, correct, answered_at, session, "
+            "self_assessed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row), write=True)
+        self._notify([Recorded(question_id, mode, bool(correct), source)])
+
+    # -- live views (observer pattern) ---------------------------------------------------------------------------
+    def subscribe(self, callback, key=None):
+        """Call ``callback(list_of_Recorded)`` after each answer (or batch) this process records; returns the key.
+
+        A second subscription with the same ``key`` replaces the first (a re-run notebook cell replaces its view).
+        """
+        key = key if key is not None else object()
+        self._listeners[key] = callback
+        return key
+
+    def unsubscribe(self, key) -> None:
+        self._listeners.pop(key, None)
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Record many answers, then tell the subscribers once (the practice exam saves 20 answers at its end)."""
+        if self._pending is not None:
+            yield
+            return
+        self._pending = []
+        try:
+            yield
+        finally:
+            pending, self._pending = self._pending, None
+            self._notify(pending)
+
+    def _notify(self, recorded: list) -> None:
+        if self._pending is not None:
+            self._pending.extend(recorded)
+            return
+        if not recorded:
+            return
+        for callback in list(self._listeners.values()):
+            try:
+                callback(recorded)
+            except Exception as exc:  # noqa: BLE001 - a broken view must not lose or block an answer
+                _say(f"lambdalab: a progress view could not update ({type(exc).__name__}: {exc}); re-run its cell.")
 
     def answers(self, mode: str | None = None) -> list[Answer]:
         """Every recorded answer, oldest first (optionally only one mode)."""
@@ -93,7 +153,7 @@ class ProgressStore:
         if mode:
             sql, args = sql + " WHERE mode = ?", (mode,)
         rows = self._run(lambda c: c.execute(sql + " ORDER BY id", args).fetchall()) or []
-        return [Answer(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), bool(r[6]), r[7], r[8]) for r in rows]
+        return [Answer(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), bool(r[6]), r[7], r[8], bool(r[9])) for r in rows]
 
     def latest(self) -> dict[str, Answer]:
         """The most recent answer to each question."""
@@ -151,6 +211,9 @@ class ProgressStore:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(_SCHEMA)
         columns = [r[1] for r in conn.execute("PRAGMA table_info(answers)")]
+        if columns == _COLUMNS[:-1]:  # a progress file from before self-assessment: add the column, keep the rows
+            conn.execute("ALTER TABLE answers ADD COLUMN self_assessed INTEGER NOT NULL DEFAULT 0")
+            columns = _COLUMNS
         if columns != _COLUMNS:
             raise sqlite3.DatabaseError(f"unexpected table layout {columns}")
         self._checked = True

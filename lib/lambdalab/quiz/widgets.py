@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from html import escape
 
 from .bank import DOMAINS, Question, load_bank, resolve_section
 from .exam import Exam, ExamOver
-from .grading import grade_question
+from .grading import grade_question, self_assess
+from .live import cell_key, drawn_note
+from .plots import exam_figure, figure_png
 
+# Each option is a flex row: the radio or checkbox stays beside the FIRST line of its label, however long the label
+# and however narrow the window (ipywidgets' own CSS gives a label one fixed-height line and floats the input).
 CSS = """<style>
-.lambdalab-quiz label, .lambdalab-quiz .widget-label-basic span { white-space: normal !important; height: auto !important;
-  line-height: 1.35 !important; overflow: visible !important; }
-.lambdalab-quiz .widget-radio-box label { margin-bottom: 6px; }
+.lambdalab-quiz .widget-radio-box label, .lambdalab-quiz .jupyter-widget-radio-box label,
+.lambdalab-quiz .widget-checkbox label, .lambdalab-quiz .jupyter-widget-checkbox label {
+  display: flex !important; flex-direction: row; align-items: flex-start; height: auto !important;
+  line-height: 1.35 !important; white-space: normal !important; overflow: visible !important; overflow-wrap: anywhere;
+  margin-bottom: 6px; }
+.lambdalab-quiz .widget-radio-box input, .lambdalab-quiz .jupyter-widget-radio-box input,
+.lambdalab-quiz .widget-checkbox input, .lambdalab-quiz .jupyter-widget-checkbox input {
+  float: none !important; flex: 0 0 auto; height: 1.35em !important; margin: 0 8px 0 1px !important; }
+.lambdalab-quiz .widget-checkbox, .lambdalab-quiz .jupyter-widget-checkbox, .lambdalab-quiz .widget-radio,
+.lambdalab-quiz .jupyter-widget-radio, .lambdalab-quiz .widget-label-basic span { height: auto !important;
+  white-space: normal !important; overflow: visible !important; }
 .lambdalab-card { border-left: 3px solid #1565c0; padding: 4px 10px; margin: 10px 0; }
 .lambdalab-ok { color: #1b5e20; } .lambdalab-no { color: #b71c1c; } .lambdalab-note { color: #555; }
 .lambdalab-quiz pre { background: #f6f8fa; padding: 6px; white-space: pre-wrap; }
@@ -78,6 +91,13 @@ def explanation_html(q: Question, only=None, source=True) -> str:
 
 
 def feedback_html(q: Question, result, attempts: int) -> str:
+    if result.self_assessed:
+        verdict = "you had it" if result.correct else "you did not have it yet"
+        css = "lambdalab-ok" if result.correct else "lambdalab-no"
+        return f"<div class='{css}'><b>Self-assessed: {verdict}.</b></div>{explanation_html(q)}"
+    if result.needs_self_assessment:
+        return (f"<div class='lambdalab-note'><b>? Cannot tell.</b> {escape(result.feedback)}</div>"
+                f"<p><b>Your answer:</b> {escape(str(result.given))}</p>{explanation_html(q)}")
     if result.correct:
         return f"<div class='lambdalab-ok'><b>&#10003; Correct.</b></div>{explanation_html(q)}"
     head = f"<div class='lambdalab-no'><b>&#10007; Not quite.</b> {escape(result.feedback)}</div>"
@@ -104,12 +124,26 @@ class QuestionCard:
                                         layout=w.Layout(width="auto")) for k in display_order(q)}
             self.input = w.VBox(list(self.boxes.values()))
         else:
-            self.input = w.Text(placeholder="Type your answer, then press Check", layout=w.Layout(width="70%"))
+            self.input = w.Text(placeholder="Type your answer, then press Enter or Check", layout=w.Layout(width="70%"))
+            with warnings.catch_warnings():  # ipywidgets 8 marks on_submit deprecated; it is still how Enter arrives
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.input.on_submit(lambda _: self.check())
         self.check_button = w.Button(description="Check", button_style="primary", icon="check")
         self.check_button.on_click(lambda _: self.check())
         self.feedback = w.HTML("")
-        self.widget = w.VBox([w.HTML(stem_html(q, number, total)), self.input, self.check_button, self.feedback])
+        # free text the grader cannot judge: the learner compares with the model answer and says which it was
+        self.had_it_button = w.Button(description="I had it", button_style="success", icon="thumbs-up")
+        self.did_not_button = w.Button(description="I did not", icon="thumbs-down")
+        self.had_it_button.on_click(lambda _: self.self_assess(True))
+        self.did_not_button.on_click(lambda _: self.self_assess(False))
+        self.assess = w.HBox([self.had_it_button, self.did_not_button], layout=w.Layout(display="none"))
+        self.stem = w.HTML(stem_html(q, number, total))
+        self.widget = w.VBox([self.stem, self.input, self.check_button, self.feedback, self.assess])
         self.widget.add_class("lambdalab-card")
+
+    def renumber(self, number, total) -> None:
+        """Show this card as question ``number`` of ``total`` (a live review list grows and shrinks)."""
+        self.stem.value = stem_html(self.question, number, total)
 
     def select(self, answer) -> None:
         """Set the input as a learner would: option letter(s) for choice questions, text for free text."""
@@ -143,18 +177,33 @@ class QuestionCard:
         self.attempts += 1
         self.result = result
         self.feedback.value = feedback_html(self.question, result, self.attempts)
-        self._record(result)
+        self.assess.layout.display = "flex" if result.needs_self_assessment else "none"
+        if not result.needs_self_assessment:  # an unsure answer is recorded once the learner assesses it
+            self._record(result)
         if self.on_check:
             self.on_check(self)
         return result
+
+    def self_assess(self, had_it: bool):
+        """"I had it" (True) / "I did not" (False) for an answer the grader could not judge; recorded as such."""
+        if self.result is None or not self.result.needs_self_assessment:
+            return None
+        self.result = self_assess(self.result, had_it)
+        self.feedback.value = feedback_html(self.question, self.result, self.attempts)
+        self.assess.layout.display = "none"
+        self._record(self.result)
+        if self.on_check:
+            self.on_check(self)
+        return self.result
 
     def _record(self, result) -> None:
         from .progress import default_store
 
         q = self.question
         given = list(result.given) if isinstance(result.given, tuple) else result.given
-        (self.store if self.store is not None else default_store()).record(q.id, correct=result.correct, mode=self.mode, answer=given,
-                                               section=q.section, domain=q.domain)
+        store = self.store if self.store is not None else default_store()
+        store.record(q.id, correct=result.correct, mode=self.mode, answer=given, section=q.section, domain=q.domain,
+                     source=self, self_assessed=result.self_assessed)
 
 
 class CheckpointView:
@@ -162,15 +211,19 @@ class CheckpointView:
 
     def __init__(self, questions, *, title: str, mode="checkpoint", store=None, intro="", empty=""):
         w = _w()
-        self.mode = mode
-        self.cards = [QuestionCard(q, number=i + 1, total=len(questions), mode=mode, store=store,
-                                   on_check=lambda _: self._update()) for i, q in enumerate(questions)]
+        self.mode, self._store = mode, store
+        self.cards = [self._card(q) for q in questions]
+        for n, card in enumerate(self.cards, 1):
+            card.renumber(n, len(self.cards))
         self.score_label = w.HTML()
         self._update()
-        parts = [w.HTML(f"{CSS}<h4>{escape(title)}</h4><p class='lambdalab-note'>{intro}</p>")]
-        parts += [c.widget for c in self.cards] or [w.HTML(f"<p>{empty}</p>")]
+        self.header = w.HTML(f"{CSS}<h4>{escape(title)}</h4><p class='lambdalab-note'>{intro}</p>")
+        parts = [self.header] + ([c.widget for c in self.cards] or [w.HTML(f"<p>{empty}</p>")])
         self.widget = w.VBox(parts + ([self.score_label] if self.cards else []))
         self.widget.add_class("lambdalab-quiz")
+
+    def _card(self, q: Question) -> QuestionCard:
+        return QuestionCard(q, mode=self.mode, store=self._store, on_check=lambda _: self._update())
 
     @property
     def score(self) -> tuple[int, int, int]:
@@ -218,17 +271,59 @@ def checkpoint(section, *, types=None, store=None, bank=None) -> CheckpointView:
                                 "Every answer is saved to your progress.")
 
 
-def review(limit: int = 10, *, store=None, bank=None) -> CheckpointView:
-    """Untimed review: re-ask up to ``limit`` questions whose latest answer was wrong (most recent first)."""
-    from .progress import default_store
+class ReviewView(CheckpointView):
+    """Review mode: the questions whose latest answer is wrong. It stays live: an answer given elsewhere on the page
+    (a checkpoint, the practice exam) adds or removes questions; questions answered here stay until the cell is re-run,
+    so their feedback can be read."""
 
-    bank = bank if bank is not None else load_bank()
-    store = store if store is not None else default_store()
-    ids = [i for i in store.wrong_ids() if i in bank][:limit]
-    return CheckpointView([bank[i] for i in ids], title="Review: questions you got wrong before", mode="review",
-                          store=store, intro="A right answer here takes the question off this list.",
-                          empty="Nothing to review: no question's latest answer is wrong. Take a checkpoint or "
-                                "the practice exam, then come back.")
+    def __init__(self, limit: int = 10, *, store=None, bank=None):
+        from .progress import default_store
+
+        self.limit = limit
+        self.bank = bank if bank is not None else load_bank()
+        self.store = store if store is not None else default_store()
+        w = _w()
+        self.note = w.HTML()
+        super().__init__(self._wanted(), title="Review: questions you got wrong before", mode="review",
+                         store=self.store, intro="A right answer here takes the question off this list.",
+                         empty="")
+        self.empty = w.HTML(f"<p>{REVIEW_EMPTY}</p>")
+        self._layout()
+        self.key = self.store.subscribe(self._on_recorded, key=cell_key("review"))
+
+    def _wanted(self) -> list[Question]:
+        return [self.bank[i] for i in self.store.wrong_ids() if i in self.bank][: self.limit]
+
+    def _on_recorded(self, recorded) -> None:
+        if all(r.source in self.cards for r in recorded):
+            return  # answered here: keep the list as it is, with the card's feedback
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the list from the progress store, keeping the cards already answered in this view."""
+        keep = {c.question.id: c for c in self.cards if c.result is not None}
+        wanted = self._wanted()
+        ids = [q.id for q in wanted] + [i for i in keep if i not in {q.id for q in wanted}]
+        old = {c.question.id: c for c in self.cards}
+        self.cards = [old.get(i) or self._card(self.bank[i]) for i in ids]
+        for n, card in enumerate(self.cards, 1):
+            card.renumber(n, len(self.cards))
+        self._layout()
+        self._update()
+
+    def _layout(self) -> None:
+        self.note.value = drawn_note("This list was", self.store.count())
+        body = [c.widget for c in self.cards] or [self.empty]
+        self.widget.children = [self.header, self.note, *body] + ([self.score_label] if self.cards else [])
+
+
+REVIEW_EMPTY = ("Nothing to review: no question's latest answer is wrong. Take a checkpoint or the practice exam, "
+                "then come back.")
+
+
+def review(limit: int = 10, *, store=None, bank=None) -> ReviewView:
+    """Untimed review: re-ask up to ``limit`` questions whose latest answer was wrong (most recent first)."""
+    return ReviewView(limit, store=store, bank=bank)
 
 
 def practice_exam(n: int = 20, minutes=None, *, seed=None, store=None, bank=None, clock=None) -> "ExamView":
@@ -271,7 +366,8 @@ class ExamView:
             "The clock starts when you press Start; when time is up the exam ends and what you answered is graded.</p>"),
             self.start_button]
         header = w.HTML(f"{CSS}<h4>Practice exam</h4>")
-        self.widget = w.VBox([header, self.timer, self.status, self.nav, self.body, self.tick])
+        # the question before the buttons: Tab goes from the options to Previous/Next/Flag/Go to/Finish
+        self.widget = w.VBox([header, self.timer, self.status, self.body, self.nav, self.tick])
         self.widget.add_class("lambdalab-quiz")
 
     # -- actions (what the buttons do) ---------------------------------------------------------------------------
@@ -386,8 +482,6 @@ class ExamView:
 
     def _show_report(self):
         w = _w()
-        from .plots import exam_figure, figure_png
-
         report = self.exam.report or self.exam.finish()
         self.tick.playing = False
         self.nav.layout.display = "none"
