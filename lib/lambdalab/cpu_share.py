@@ -138,7 +138,7 @@ class CpuShare(Unlimited):
         self.mode = mode or MODE
         self.modelled = self.mode == "model"
         self.stopped = False
-        self._children: dict[int, float] = {}  # CPU seconds last seen for each process the worker started
+        self._children: dict[int, float] = {}  # CPU seconds last seen for each live process the worker started
         self._delay0 = run_delay_s(pid) if not self.modelled else 0.0
         self._cpu0 = self._cpu_s() if not self.modelled else 0.0
         warn_if_beyond_cores(memory_mb)
@@ -178,22 +178,39 @@ class CpuShare(Unlimited):
         return reply["duration_ms"] + debt_ms
 
     def _cpu_s(self) -> float:
+        """The worker's own CPU time, its ended-and-waited-for children's (from /proc/<pid>/stat) and the current
+        CPU time of its live descendants."""
         try:
-            total = process_cpu_s(self.pid)
+            total = process_cpu_s(self.pid) + _waited_children_s(self.pid)
         except OSError:
             return self._cpu0
+        live = {}
         for child in _descendants(self.pid):
             try:
-                self._children[child] = process_cpu_s(child)
+                live[child] = process_cpu_s(child)
             except OSError:
-                pass  # it has just ended: keep what it had used when last seen
-        return total + sum(self._children.values())
+                live[child] = self._children.get(child, 0.0)  # ending just now: what it had used when last seen
+        self._children = live
+        return total + sum(live.values())
 
     def _signal(self, signum) -> None:
         try:
             os.killpg(self.pid, signum)  # the worker is its process group's leader (a new session)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _waited_children_s(pid: int) -> float:
+    """CPU seconds of the children ``pid`` started and has waited for (cutime + cstime; 10 ms steps)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / _TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _descendants(pid: int) -> list[int]:

@@ -500,8 +500,10 @@ class LambdaFunction:
         init_ms = None
 
         def finish(outcome: _Outcome) -> Invocation:
-            return self._finish(outcome, request_id=request_id, lines=lines, init_ms=init_ms,
-                                peak_kb=environment.peak_kb, log_stream=environment.log_stream)
+            invocation = self._finish(outcome, request_id=request_id, lines=lines, init_ms=init_ms,
+                                      peak_kb=environment.peak_kb, log_stream=environment.log_stream)
+            invocation.modelled = getattr(environment, "modelled", False)  # Duration from the model (cpu_share)
+            return invocation
 
         if cold:
             init_ms, init_error, output = environment.start()
@@ -556,7 +558,7 @@ class LambdaFunction:
             function_name=self.name, request_id=request_id, response=response, error=error, logs="\n".join(lines),
             duration_ms=duration_ms, billed_duration_ms=billed, memory_size_mb=self.memory_mb,
             max_memory_used_mb=used, init_duration_ms=init_ms, cold_start=init_ms is not None, status=status,
-            modelled=getattr(environment, "modelled", False), report=report)
+            report=report)
 
     def debug_invoke(self, event=None) -> Invocation:
         """Run the handler in this kernel, so ``breakpoint()`` and debuggers work.
