@@ -8,6 +8,8 @@
 - Every invocation returns an ``Invocation`` with the response or Lambda's error shape, the logs (START / END /
   REPORT), and the numbers of the REPORT line. The logs are also delivered to CloudWatch Logs
   (``/aws/lambda/<name>``), in batches, before anyone reads them.
+- Each invocation's worker gets the CPU Lambda gives its memory size, memory / 1,769 of a vCPU (``cpu_share``), so
+  Duration, Billed Duration and timeouts are what Lambda would report on a CPU like this one; INIT is not throttled.
 - Timeouts stop the handler (``Task timed out after 3.00 seconds``); exceeding the memory size kills it
   (``Runtime exited with error: signal: killed``); either way the environment is discarded.
 
