@@ -10,7 +10,7 @@ import secrets
 
 import pytest
 
-from browser_harness import CHROMIUM, CHROMIUM_ARGS, browser, jupyter_server, require_browser, wait_idle
+from browser_harness import browser, jupyter_server, problems_on_show, require_browser, wait_idle
 from lambdalab.quiz.bank import load_bank
 from lambdalab.quiz.widgets import option_label
 
@@ -96,6 +96,9 @@ store = ProgressStore("layout-progress.sqlite")""",
     'CheckpointView([single, multiple, text], title="Checkpoint view", store=store)',
     'store.record(single.id, correct=False)\nReviewView(store=store, bank=bank)',
     "exam = ExamView(Exam(3, bank=bank, seed=1, record=False))\nexam.start()\nexam.widget",
+    # what the course walk must catch: a stderr box and a broken image
+    "import sys\nfrom IPython.display import HTML\nprint('a stderr box', file=sys.stderr)\n"
+    "HTML('<img src=\"no-such-image.png\" alt=\"missing\">')",
 ]
 MEASURE = """() => [...document.querySelectorAll('.lambdalab-quiz label')].filter(l => l.querySelector('input')).map(l => {
   const input = l.querySelector('input').getBoundingClientRect();
@@ -126,6 +129,10 @@ def test_radio_sits_beside_the_first_line_of_a_300_character_option(tmp_path):
         expect = open_and_run(page, base, token, "layout.ipynb")
         expect(page.locator(".lambdalab-quiz")).to_have_count(3, timeout=60_000)
         expect(page.get_by_role("button", name="Next")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("a stderr box", exact=True)).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(500)
+        found = problems_on_show(page)  # the walk's detector sees what it must fail on
+        assert any("a stderr box" in f for f in found) and any("no-such-image.png" in f for f in found), found
         for width in (1280, 620):
             page.set_viewport_size({"width": width, "height": 900})
             page.wait_for_timeout(400)
