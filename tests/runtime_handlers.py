@@ -1,5 +1,4 @@
 """Small Lambda handlers the runtime tests invoke by dotted path (runtime_handlers.<name>)."""
-import json
 import os
 import tempfile
 import time

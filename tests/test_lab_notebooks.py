@@ -3,9 +3,9 @@
 - each student version runs top to bottom twice with no error (the checks report, they do not raise), and the
   grading path gives it zero points."""
 import pytest
-from notebook_runner import outputs_text, run_notebook
 
 from lambdalab.labs import execute, generate, load
+from notebook_runner import outputs_text, run_notebook
 
 pytestmark = pytest.mark.notebook
 ROOT = generate.repo_root()

@@ -261,7 +261,7 @@ class _Anything:
 
 def test_an_object_that_claims_to_equal_anything_does_not_pass(solution):
     for fake in (_AlwaysEqual("nope"), _Anything()):
-        report = labs.check("lab01", "task1", namespace=dict(solution, decode_key=lambda raw_key: fake), hidden=True,
+        report = labs.check("lab01", "task1", namespace=dict(solution, decode_key=lambda raw_key, fake=fake: fake), hidden=True,
                             seed=5)
         assert [r.status for r in report.results] == ["failed"] * 3, report.text()
 

@@ -23,9 +23,8 @@ def test_offers_every_quiz_mode():
 
 @pytest.mark.notebook
 def test_notebook_runs_twice_and_shows_no_answer_key(tmp_path, monkeypatch):
-    from notebook_runner import outputs_text, run_notebook
-
     from lambdalab.quiz.bank import load_bank
+    from notebook_runner import outputs_text, run_notebook
 
     monkeypatch.setenv("LAMBDALAB_PROGRESS_DIR", str(tmp_path))  # the kernel inherits it
     nb = run_notebook(NOTEBOOK, twice=True, timeout=120)

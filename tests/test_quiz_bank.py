@@ -1,6 +1,5 @@
 """The question bank validates: schema, every field, every option explained, links, ids, coverage, the seeds."""
 import json
-import pathlib
 import subprocess
 import sys
 import time
@@ -218,3 +217,33 @@ def test_importing_the_quiz_package_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert float(out[0]) < 0.3, f"importing lambdalab.quiz took {out[0]} s"
     assert out[1] == "False", "matplotlib/ipywidgets must be imported lazily"
+
+
+def _key_length_rank(q):
+    """0 when the key is strictly the longest option, 1 when one option is longer, ..."""
+    return sum(len(t) > len(q.options[q.answer[0]]) for t in q.options.values())
+
+
+def test_the_key_is_not_given_away_by_its_length(bank):
+    """A test-wise learner who picks the longest option (or never picks it) must not score much above chance."""
+    single = [q for q in bank if q.type == "single"]
+    longest = [q.id for q in single if _key_length_rank(q) == 0 and
+               sum(len(t) == len(q.options[q.answer[0]]) for t in q.options.values()) == 1]
+    share = len(longest) / len(single)
+    print(f"\nkey is the longest option in {len(longest)} of {len(single)} single-answer questions ({share:.0%})")
+    assert share <= 1 / 3, f"the key is the longest option in {share:.0%} of single-answer questions: {longest}"
+    assert share >= 0.10, "the key is (almost) never the longest option: 'never pick the longest' would be a cue"
+    ranks = Counter(_key_length_rank(q) for q in single)
+    assert max(ranks.values()) / len(single) <= 0.45, f"the key's length rank is too predictable: {ranks}"
+    # "Select TWO": picking the two longest options must not be the answer (chance: 1 in 10)
+    multiple = [q for q in bank if q.type == "multiple"]
+    longest_set = [q.id for q in multiple
+                   if set(sorted(q.options, key=lambda k: -len(q.options[k]))[:q.select]) == set(q.answer)]
+    assert len(longest_set) <= max(1, len(multiple) // 4), f"the keys are the longest options in {longest_set}"
+
+
+def test_every_task_id_is_a_task_statement_of_the_exam_guide(bank):
+    guide = {"1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "3.1", "3.2", "3.3", "3.4", "4.1", "4.2", "4.3"}
+    assert set(bank_mod.TASKS) == guide  # the list is declared once, in bank.TASKS
+    for q in bank:
+        assert q.task in bank_mod.TASKS and q.task.split(".")[0] == str(q.domain), f"{q.id}: task {q.task}"

@@ -179,7 +179,19 @@ def test_all_right_passes_and_wrong_answers_are_explained():
     assert "720" in html and "Development with AWS Services" in html
     for text in wrong_item.question.explanations.values():
         assert text.replace("'", "&#x27;").replace('"', "&quot;")[:40] in html
-    assert "estimated scaled score" in str(report)
+    text = str(report)
+    assert "not the whole exam" in text and "this module" in text
+    assert "Module readiness: " in text and "from 20 questions" in text and "PASS" not in text
+    assert "not the whole exam" in html and "from 20 questions" in html
+
+
+@pytest.mark.parametrize("n, step", [(10, 86), (20, 43), (65, 13)])
+def test_the_report_says_how_many_questions_the_readiness_rests_on(n, step):
+    report = make_exam(n).finish()
+    assert report.points_per_question == step
+    assert f"from {n} questions of this module" in str(report) and f"about {step} points" in str(report)
+    # one more right answer moves the estimate by about that much
+    assert abs(ex.scaled_score((n // 2) / n) - ex.scaled_score((n // 2 - 1) / n) - step) <= 2
 
 
 def test_time_up_ends_the_exam_and_grades_what_was_answered():
@@ -210,7 +222,8 @@ def test_report_plot_marks_the_pass_mark():
     e = make_exam(10)
     fig = e.finish().plot()
     titles = [ax.get_title() for ax in fig.axes]
-    assert "Per domain" in titles and "Estimated scaled score" in titles
+    assert "Per domain" in titles and "Module readiness (estimate)" in titles
+    assert "this module" in fig._suptitle.get_text()
     gauge = fig.axes[1]
     assert gauge.get_xlim() == (100, 1000) and gauge.get_xlabel()
     assert any("720" in t.get_text() for t in gauge.texts)

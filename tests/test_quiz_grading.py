@@ -19,7 +19,7 @@ def test_single_answer_right_and_wrong():
     q = BANK["s3-unquote-plus"]
     assert wrong.chosen == {"B": q.explanations["B"]}
     # the explanation covers every option, and says which one is right
-    for key, text in q.explanations.items():
+    for text in q.explanations.values():
         assert text in wrong.explanation
     assert "A. " in wrong.explanation and "Correct: " + q.explanations["A"] in wrong.explanation
 
@@ -83,7 +83,6 @@ def test_select_three():
     ("seed-memory-text", "CPU scales linearly with configured memory"),
     ("seed-memory-text", "more memory gives proportionally more CPU"),
     ("seed-memory-text", "At 1,769 MB you get a full vCPU"),
-    ("seed-memory-text", "it increases, it is not fixed"),
     ("seed-least-privilege-text", "Only the permissions the task needs"),
     ("seed-least-privilege-text", "just the minimum access required"),
     ("seed-least-privilege-text", "the permissions it needs and never full access"),
@@ -158,7 +157,7 @@ def test_negation_elsewhere_in_a_right_answer_is_fine():
 
 
 def test_a_list_of_every_keyword_is_not_an_answer():
-    dump = " ".join(w for group in BANK["seed-streams-text"].keywords for w in group)
+    dump = " ".join(w for idea in BANK["seed-streams-text"].ideas for group in idea for w in group)
     result = quiz.grade("seed-streams-text", dump * 3)
     assert not result.correct and "at most 40 words" in result.feedback
     assert not quiz.grade("seed-streams-text", "real time change " * 10_000).correct  # and a long one is quick

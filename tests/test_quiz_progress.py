@@ -1,5 +1,4 @@
 """Progress kept in SQLite: where it lives, what it keeps, two writers at once, damaged files, unwritable folders."""
-import os
 import pathlib
 import sqlite3
 import subprocess
@@ -212,3 +211,17 @@ def test_an_answer_that_is_not_json_is_read_back_as_text(path):
         conn.execute("UPDATE answers SET answer = '{half a value'")
     assert store.answers()[0].answer == "{half a value"
     assert store.wrong_ids() == []
+
+
+def test_a_progress_file_from_before_self_assessment_gets_the_column_and_keeps_its_rows(path):
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""CREATE TABLE answers (id INTEGER PRIMARY KEY AUTOINCREMENT, question_id TEXT NOT NULL,
+            section TEXT, domain INTEGER, mode TEXT NOT NULL, answer TEXT, correct INTEGER NOT NULL,
+            answered_at TEXT NOT NULL, session TEXT);
+            INSERT INTO answers (question_id, mode, answer, correct, answered_at)
+            VALUES ('mem-1769', 'checkpoint', '["A"]', 1, '2026-01-01T00:00:00.000+00:00');""")
+    store = ProgressStore(path)
+    store.record("seed-router-text", correct=True, answer="Even Bridge", self_assessed=True)
+    old, new = store.answers()
+    assert old.question_id == "mem-1769" and old.correct and not old.self_assessed
+    assert new.self_assessed and new.answer == "Even Bridge"

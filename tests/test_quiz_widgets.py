@@ -261,7 +261,7 @@ def test_exam_view_start_answer_flag_navigate_finish(own_progress):
     report = view.report
     assert report and report.correct == 1 and report.total == 10
     shown = "\n".join(widget_texts(view.widget))
-    assert "estimated scaled score" in shown and "720" in shown
+    assert "Module readiness" in shown and "not the whole exam" in shown and "720" in shown
     assert any(isinstance(w, widgets.Image) for w in view.body.children)
     answers = own_progress.answers()  # every question the exam asked, unanswered ones as not correct
     assert [a.mode for a in answers] == ["exam"] * 10 and sum(a.correct for a in answers) == 1
@@ -314,3 +314,33 @@ def test_checkpoint_options_are_shuffled_stably_so_position_gives_nothing_away()
     q = next(q for q in choice if q.type == "single")
     shown = [value for _, value in QuestionCard(q).input.options]
     assert shown == display_order(q) == display_order(q) and sorted(shown) == sorted(q.options)
+
+
+def test_free_text_the_grader_cannot_judge_is_self_assessed(own_progress):
+    card = quiz.checkpoint("08", types="text")[0]  # seed-router-text
+    assert card.assess.layout.display == "none"
+    card.select("Even Bridge")  # right, but not in words the rules can be sure of
+    result = card.check()
+    assert result.needs_self_assessment and card.assess.layout.display == "flex"
+    assert "Cannot tell" in card.feedback.value and "Amazon EventBridge" in card.feedback.value  # the model answer
+    assert own_progress.answers() == []  # nothing recorded until the learner says which it was
+    card.had_it_button.click()
+    assert card.result.correct and card.result.self_assessed and card.assess.layout.display == "none"
+    assert "Self-assessed: you had it" in card.feedback.value
+    [saved] = own_progress.answers()
+    assert saved.correct and saved.self_assessed and saved.answer == "Even Bridge"
+    card.had_it_button.click()  # a second click changes nothing
+    assert len(own_progress.answers()) == 1
+
+
+def test_self_assessing_i_did_not_records_a_wrong_answer(own_progress):
+    card = quiz.checkpoint("08", types="text")[0]
+    card.select("Even Bridge")
+    card.check()
+    card.did_not_button.click()
+    [saved] = own_progress.answers()
+    assert not saved.correct and saved.self_assessed
+    assert "seed-router-text" in own_progress.wrong_ids()
+    card.select("SNS")  # a graded answer is not self-assessed
+    assert not card.check().needs_self_assessment and card.assess.layout.display == "none"
+    assert [a.self_assessed for a in own_progress.answers()] == [True, False]

@@ -162,8 +162,9 @@ def test_bad_configuration_is_refused_clearly(s3, thumbnail_fn, kwargs, message)
 def naive_same_bucket_handler():
     """The recursion trap: writes its output into the bucket that triggers it (defined here, shipped by value)."""
     def handler(event, context):
-        import boto3
         from urllib.parse import unquote_plus
+
+        import boto3
 
         s3 = boto3.client("s3")
         for record in event["Records"]:

@@ -5,10 +5,10 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from test_streams_kinesis import check_delivery
 
 from lambdalab import aws
 from lambdalab.triggers import connect_dynamodb_stream
+from test_streams_kinesis import check_delivery
 
 
 def make_table(name, stream=True, view="NEW_AND_OLD_IMAGES"):

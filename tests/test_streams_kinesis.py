@@ -23,6 +23,18 @@ class Stream:
         self.hash_keys = [s["HashKeyRange"]["StartingHashKey"] for s in found]
         self.arn = self.client.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
         self.written = []  # (shard id, sequence number as int), in write order
+        self.ordinal = {}  # sequence number -> its place on its shard (1, 2, ...)
+
+    def n(self, value):
+        """Sequence numbers (in a string, an "a..b" range, a list, tuple or dict) as their place on their shard: AWS's
+        are 56-digit numbers, so the scenarios below speak of the 1st, 2nd... record of a shard instead."""
+        if isinstance(value, str):
+            return "..".join(str(self.ordinal.get(part, part)) for part in value.split(".."))
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.n(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.n(v) for k, v in value.items()}
+        return value
 
     def put(self, *items, shard=0, key="k"):
         """Write ``items`` (bytes, or (shard, key, bytes)); returns their sequence numbers as strings."""
@@ -30,7 +42,9 @@ class Stream:
         out = self.client.put_records(StreamName=self.name, Records=[
             {"Data": data, "PartitionKey": k, "ExplicitHashKey": self.hash_keys[s]} for s, k, data in entries])
         assert not out.get("FailedRecordCount")
-        self.written += [(r["ShardId"], int(r["SequenceNumber"])) for r in out["Records"]]
+        for r in out["Records"]:
+            self.written.append((r["ShardId"], int(r["SequenceNumber"])))
+            self.ordinal[r["SequenceNumber"]] = sum(shard == r["ShardId"] for shard, _ in self.written)
         return [r["SequenceNumber"] for r in out["Records"]]
 
 
@@ -110,8 +124,8 @@ def test_every_shard_is_polled_and_order_is_kept_per_shard(make):
     assert result.ok and result.processed == 75
     for shard in s.shards:
         assert [b.size for b in result.shard(shard)] == [10, 10, 5]
-        assert seen(result)[shard] == [str(n) for n in range(1, 26)]
-        assert result.checkpoints[shard] == "25"
+        assert s.n(seen(result)[shard]) == [str(n) for n in range(1, 26)]
+        assert s.n(result.checkpoints[shard]) == "25"
     assert result.peak_concurrency == 3  # one batch per shard at a time
     rounds = [[b.shard_id for b in result.batches if b.round == r] for r in {b.round for b in result.batches}]
     assert all(len(ids) == len(set(ids)) for ids in rounds)  # never two batches of one shard at once
@@ -153,8 +167,8 @@ def test_a_poison_pill_with_default_settings_blocks_its_shard(make):
     result = mapping.drain(block_after=5)
     blocked = result.blocked["shardId-000000000000"]
     assert set(result.blocked) == {"shardId-000000000000"} and blocked.retries_left is None
-    assert blocked.range == "1..4" and blocked.attempts == 5 and "poison pill" in blocked.detail
-    assert result.checkpoints == {"shardId-000000000000": None, "shardId-000000000001": "3"}
+    assert s.n(blocked.range) == "1..4" and blocked.attempts == 5 and "poison pill" in blocked.detail
+    assert s.n(result.checkpoints) == {"shardId-000000000000": None, "shardId-000000000001": "3"}
     assert [b.outcome for b in result.shard("shardId-000000000000")] == ["error"] * 5
     assert result.retries == 4 and result.discarded == []
     assert clock.now() - started >= 1 + 2 + 4 + 8  # back-off waited on the simulated clock
@@ -168,9 +182,9 @@ def test_a_poison_pill_with_default_settings_blocks_its_shard(make):
     s.put(b"later", shard=0)
     final = mapping.drain()
     (gone,) = final.discarded
-    assert (gone.condition, gone.range, gone.destination) == ("RecordAgeExceeded", "1..4", None)
-    assert seen(final) == {"shardId-000000000000": ["5"]}  # the whole batch is lost, good records too
-    assert final.checkpoints["shardId-000000000000"] == "5" and not final.blocked
+    assert s.n((gone.condition, gone.range, gone.destination)) == ("RecordAgeExceeded", "1..4", None)
+    assert s.n(seen(final)) == {"shardId-000000000000": ["5"]}  # the whole batch is lost, good records too
+    assert s.n(final.checkpoints["shardId-000000000000"]) == "5" and not final.blocked
     check_delivery(mapping.history, s.written)
 
 
@@ -187,35 +201,35 @@ def test_bisect_with_retries_and_a_destination_discards_only_the_poison_pill(mak
                               on_failure=queue_arn)
     result = mapping.drain()
     processed, discarded = check_delivery(result, s.written)
-    assert sorted(seq for _, seq in processed) == [n for n in range(1, 17) if n != 11]
-    assert discarded == {("shardId-000000000000", 11)}
+    assert sorted(int(s.n(str(seq))) for _, seq in processed) == [n for n in range(1, 17) if n != 11]
+    assert {(shard, s.n(str(seq))) for shard, seq in discarded} == {("shardId-000000000000", "11")}
     assert result.bisections == 4  # 16 -> 8 -> 4 -> 2 -> 1
     assert result.retries == 2  # the single poison pill, retried twice; splitting used none of the quota
     (gone,) = result.discarded
-    assert (gone.condition, gone.range, gone.destination) == ("RetryAttemptsExhausted", "11", queue_arn)
+    assert s.n((gone.condition, gone.range, gone.destination)) == ("RetryAttemptsExhausted", "11", queue_arn)
     assert gone.attempts == 7  # 1 whole batch + 4 halves + 2 retries carried it
     (body,) = [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]]
     assert body == gone.message == result.destination_messages[0]
     info = body["KinesisBatchInfo"]
-    assert (info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (
+    assert s.n((info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"])) == (
         "shardId-000000000000", "11", "11", 1)
     assert info["streamArn"] == s.arn
     assert body["requestContext"]["functionArn"] == f.arn
     assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert body["responseContext"]["functionError"] == "Unhandled"
-    assert result.checkpoints["shardId-000000000000"] == "16"
+    assert s.n(result.checkpoints["shardId-000000000000"]) == "16"
 
 
 def test_partial_batch_response_checkpoints_before_the_lowest_failure_and_retries_from_there(make):
     s = Stream("partial")
     s.put(*[b"BAD" if n in (4, 7) else b"ok" for n in range(1, 11)])
     result = connect_kinesis("partial", make("partial_unless_first"), function_response_types=RBIF).drain()
-    assert [(b.range, b.kind, b.outcome, b.failed) for b in result.batches] == [
+    assert s.n([(b.range, b.kind, b.outcome, b.failed) for b in result.batches]) == [
         ("1..10", "batch", "partial", ("4", "7")),  # checkpoint 3, retry from 4
         ("4..10", "partial-retry", "partial", ("7",)),  # checkpoint 6, retry from 7
         ("7..10", "partial-retry", "ok", ()),
     ]
-    assert result.processed == 10 and result.ok and result.checkpoints["shardId-000000000000"] == "10"
+    assert result.processed == 10 and result.ok and s.n(result.checkpoints["shardId-000000000000"]) == "10"
     check_delivery(result, s.written)
 
 
@@ -226,10 +240,10 @@ def test_a_partial_failure_counts_as_a_failed_attempt(make):
     queue = sqs.create_queue(QueueName="partial-dlq")["QueueUrl"]
     result = connect_kinesis("partial-count", make("partial"), function_response_types=RBIF,
                              maximum_retry_attempts=1, on_failure=queue).drain()
-    assert [(b.range, b.outcome) for b in result.batches] == [("1..10", "partial"), ("4..10", "partial")]
+    assert s.n([(b.range, b.outcome) for b in result.batches]) == [("1..10", "partial"), ("4..10", "partial")]
     (gone,) = result.discarded
-    assert gone.range == "4..10" and gone.message["KinesisBatchInfo"]["batchSize"] == 7
-    assert result.checkpoints["shardId-000000000000"] == "10"
+    assert s.n(gone.range) == "4..10" and gone.message["KinesisBatchInfo"]["batchSize"] == 7
+    assert s.n(result.checkpoints["shardId-000000000000"]) == "10"
     check_delivery(result, s.written)
 
 
@@ -239,8 +253,8 @@ def test_an_empty_identifier_or_a_wrong_key_fails_the_whole_batch(make, marker):
     s.put(*[marker if n == 5 else b"ok" for n in range(1, 8)])
     result = connect_kinesis("malformed", make("partial"), function_response_types=RBIF,
                              maximum_retry_attempts=1).drain()
-    assert [(b.range, b.outcome) for b in result.batches] == [("1..7", "invalid"), ("1..7", "invalid")]
-    assert result.processed == 0 and result.discarded[0].range == "1..7"
+    assert s.n([(b.range, b.outcome) for b in result.batches]) == [("1..7", "invalid"), ("1..7", "invalid")]
+    assert result.processed == 0 and s.n(result.discarded[0].range) == "1..7"
     check_delivery(result, s.written)
 
 
@@ -250,7 +264,7 @@ def test_maximum_record_age_ends_the_retries(make):
     started = clock.now()
     result = connect_kinesis("aged", make("poison"), maximum_record_age_s=60).drain()
     (gone,) = result.discarded
-    assert gone.condition == "RecordAgeExceeded" and gone.range == "1..2"
+    assert gone.condition == "RecordAgeExceeded" and s.n(gone.range) == "1..2"
     assert clock.now() - started > 60  # retried (1, 2, 4, ... s of back-off) until the records were a minute old
     assert len(result.batches) == 6 and not result.blocked  # waits 1+2+4+8+16 s, then 32 s takes it past 60 s
     check_delivery(result, s.written)
@@ -265,9 +279,9 @@ def test_records_already_too_old_are_discarded_without_an_invocation(make):
     queue = sqs.create_queue(QueueName="stale-dlq")["QueueUrl"]
     result = connect_kinesis("stale", make("echo"), maximum_record_age_s=60, on_failure=queue).drain()
     (gone,) = result.discarded
-    assert (gone.range, gone.condition, gone.attempts) == ("1..3", "RecordAgeExceeded", 0)
+    assert s.n((gone.range, gone.condition, gone.attempts)) == ("1..3", "RecordAgeExceeded", 0)
     assert gone.message["requestContext"]["approximateInvokeCount"] == 0 and "responseContext" not in gone.message
-    assert seen(result) == {"shardId-000000000000": ["4", "5"]}
+    assert s.n(seen(result)) == {"shardId-000000000000": ["4", "5"]}
     check_delivery(result, s.written)
 
 
@@ -297,8 +311,8 @@ def test_filter_criteria_drop_records_before_the_function(make):
     pattern = {"data": {"type": ["click", "purchase"]}}
     result = connect_kinesis("filtered", make("echo"), batch_size=2,
                              FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]}).drain()
-    assert seen(result) == {"shardId-000000000000": ["1", "3", "4", "6"]}
-    assert result.filtered == 4 and result.checkpoints["shardId-000000000000"] == "8"  # past the filtered tail
+    assert s.n(seen(result)) == {"shardId-000000000000": ["1", "3", "4", "6"]}
+    assert result.filtered == 4 and s.n(result.checkpoints["shardId-000000000000"]) == "8"  # past the filtered tail
     check_delivery(result, s.written, filtered=4)
 
 
@@ -332,16 +346,16 @@ def test_latest_reads_only_new_records_trim_horizon_and_at_timestamp_read_back(m
     horizon = connect_kinesis("positions", f, StartingPosition="TRIM_HORIZON")
     at_time = connect_kinesis("positions", f, starting_position="AT_TIMESTAMP", starting_position_timestamp=middle)
     s.put(b"new4", b"new5")
-    assert seen(latest.drain()) == {"shardId-000000000000": ["4", "5"]}
-    assert seen(horizon.drain()) == {"shardId-000000000000": ["1", "2", "3", "4", "5"]}
-    assert seen(at_time.drain()) == {"shardId-000000000000": ["3", "4", "5"]}
+    assert s.n(seen(latest.drain())) == {"shardId-000000000000": ["4", "5"]}
+    assert s.n(seen(horizon.drain())) == {"shardId-000000000000": ["1", "2", "3", "4", "5"]}
+    assert s.n(seen(at_time.drain())) == {"shardId-000000000000": ["3", "4", "5"]}
 
 
 def test_a_disabled_mapping_resumes_where_it_stopped(make):
     s = Stream("paused")
     s.put(b"1", b"2", b"3")
     mapping = connect_kinesis("paused", make("echo"))
-    assert seen(mapping.drain()) == {"shardId-000000000000": ["1", "2", "3"]}
+    assert s.n(seen(mapping.drain())) == {"shardId-000000000000": ["1", "2", "3"]}
     mapping.disable()
     s.put(b"4", b"5")
     paused = mapping.drain()
@@ -349,8 +363,8 @@ def test_a_disabled_mapping_resumes_where_it_stopped(make):
     s.put(b"6")
     mapping.enable()
     resumed = mapping.drain()
-    assert seen(resumed) == {"shardId-000000000000": ["4", "5", "6"]}
-    assert mapping.checkpoints == {"shardId-000000000000": "6"}
+    assert s.n(seen(resumed)) == {"shardId-000000000000": ["4", "5", "6"]}
+    assert s.n(mapping.checkpoints) == {"shardId-000000000000": "6"}
     check_delivery(mapping.history, s.written)
 
 

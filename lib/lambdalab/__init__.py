@@ -6,7 +6,7 @@ cheap and a Lambda execution environment that imports ``lambdalab.handlers.*`` p
 import importlib
 
 __version__ = "0.1.0"
-__all__ = ["aws", "clock", "runtime", "triggers", "handlers", "quiz", "labs", "images"]
+__all__ = ["aws", "clock", "runtime", "triggers", "handlers", "quiz", "labs", "images", "security"]
 
 
 def __getattr__(name):

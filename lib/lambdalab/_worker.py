@@ -36,18 +36,26 @@ def receive(stream):
     return pickle.loads(stream.read(size))
 
 
-def peak_memory_kb() -> int:
-    """This process's own high-water mark of resident memory (VmHWM), in KiB.
-
-    Not ``ru_maxrss``: on Linux a child started by fork+exec inherits its parent's peak there.
-    """
+def vm_hwm_kb(pid="self") -> int | None:
+    """A process's high-water mark of resident memory (VmHWM) from /proc, in KiB; None where there is no /proc."""
     try:
-        with open("/proc/self/status", "rb") as status:
+        with open(f"/proc/{pid}/status", "rb") as status:
             for line in status:
                 if line.startswith(b"VmHWM:"):
                     return int(line.split()[1])
     except OSError:
-        pass
+        return None
+    return None
+
+
+def peak_memory_kb() -> int:
+    """This process's own high-water mark of resident memory, in KiB: VmHWM, or ru_maxrss where there is no /proc.
+
+    Not ``ru_maxrss`` first: on Linux a child started by fork+exec inherits its parent's peak there.
+    """
+    peak = vm_hwm_kb()
+    if peak is not None:
+        return peak
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -99,19 +107,51 @@ def _install_lambda_logging() -> _RequestIdFilter:
     return request_filter
 
 
+# --- Lambda's error shapes: every error an invocation returns is built here ------------------------------------
+
+def lambda_error(error_type: str, message: str, request_id: str | None = None, stack_trace=None) -> dict:
+    """Lambda's error shape: errorMessage and errorType, with requestId and stackTrace where Lambda sends them
+    (errors of the runtime and the handler have both; the platform's, such as a timeout, have neither)."""
+    error = {"errorMessage": message, "errorType": error_type}
+    if request_id is not None:
+        error["requestId"] = request_id
+    if stack_trace is not None:
+        error["stackTrace"] = list(stack_trace)
+    return error
+
+
 def error_shape(exc: BaseException, request_id: str, error_type: str | None = None, skip_frames: int = 1) -> dict:
     """An exception as Lambda reports it: errorMessage, errorType, requestId, stackTrace."""
     frames = traceback.extract_tb(exc.__traceback__)[skip_frames:]
-    return {
-        "errorMessage": str(exc),
-        "errorType": error_type or type(exc).__name__,
-        "requestId": request_id,
-        "stackTrace": traceback.format_list(frames),
-    }
+    return lambda_error(error_type or type(exc).__name__, str(exc), request_id, traceback.format_list(frames))
+
+
+def runtime_exited(how: str) -> str:
+    """Lambda's words for an environment that ended: how is "exit status 3", "signal: killed"..."""
+    return f"Runtime exited with error: {how}"
+
+
+def platform_error(error_type: str, request_id: str, message: str) -> dict:
+    """An error the platform reports for an invocation (a timeout, an exit): "RequestId: <id> Error: <message>"."""
+    return lambda_error(error_type, f"RequestId: {request_id} Error: {message}")
+
+
+def exit_error(request_id: str, how: str) -> dict:
+    """The invocation's error when its environment ended while it ran (sys.exit, a crash, out of memory)."""
+    return platform_error("Runtime.ExitError", request_id, runtime_exited(how))
+
+
+def marshal_error(exc: Exception, request_id: str) -> dict:
+    return lambda_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id, [])
+
+
+def log_line(error: dict) -> str:
+    """The line Lambda's Python runtime logs for an error."""
+    return f"[ERROR] {error['errorType']}: {error['errorMessage']}"
 
 
 def log_error(error: dict) -> None:
-    print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", flush=True)
+    print(log_line(error), flush=True)
     if error["stackTrace"]:
         print("Traceback (most recent call last):\n" + "".join(error["stackTrace"]).rstrip(), flush=True)
 
@@ -180,13 +220,17 @@ def main() -> None:
     sys.stderr = os.fdopen(2, "w", buffering=1, encoding="utf-8", errors="replace")
 
     init = receive(proto_in)
+    if init.get("security"):  # the function has an execution role: check and record its AWS calls
+        from lambdalab import _call_recorder
+
+        _call_recorder.activate(init["security"])
     request_filter = _install_lambda_logging()
     watch = _MemoryWatch(init.get("watch_kb"))
     watch.arm()
     try:
         handler = load_handler(init["handler"])
     except _InitError as exc:
-        error = {"errorMessage": str(exc), "errorType": exc.error_type, "requestId": "", "stackTrace": []}
+        error = lambda_error(exc.error_type, str(exc), "", [])
         log_error(error)
         send(proto_out, {"error": error, "peak_kb": peak_memory_kb()})
         return
@@ -214,8 +258,7 @@ def main() -> None:
             try:
                 reply["response"] = json.dumps(result)
             except (TypeError, ValueError) as exc:
-                reply["error"] = {"errorMessage": f"Unable to marshal response: {exc}",
-                                  "errorType": "Runtime.MarshalError", "requestId": request_id, "stackTrace": []}
+                reply["error"] = marshal_error(exc, request_id)
         except Exception as exc:
             elapsed = time.perf_counter() - started
             reply["error"] = error_shape(exc, request_id)

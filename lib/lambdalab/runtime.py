@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import inspect
 import io
 import json
 import math
@@ -36,14 +37,19 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Protocol
 
-from . import _worker, aws
+from . import _worker, aws, payloads
+from ._worker import exit_error, lambda_error, log_line, platform_error, runtime_exited
+from .cloudwatch_logs import flush_logs, shipper  # noqa: F401 (flush_logs: public here, as it always was)
 
 MEMORY_RANGE_MB = (128, 10_240)
 TIMEOUT_RANGE_S = (1, 900)
 ENVIRONMENT_LIMIT_BYTES = 4 * 1024
-PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024
+PAYLOAD_LIMIT_BYTES = payloads.SYNC_LIMIT_BYTES
 RUNTIME_NAME = "python3.11"
+DEFAULT_ROLE = "lambdalab-execution-role"  # not enforced; give a role from security.create_role to enforce one
 RESERVED_VARIABLES = frozenset({
     "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
     "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
@@ -58,11 +64,27 @@ _SIGNAL_WORDS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault",
 _POLL_S = 0.005  # how often a running invocation's memory and deadline are checked
 # Where /proc exists (Linux) this process reads each worker's peak memory itself; elsewhere (macOS) each worker
 # watches its own peak and kills itself when it goes over its memory size, as Lambda would.
-_WATCH_FROM_OUTSIDE = os.path.exists(f"/proc/{os.getpid()}/status")
+_WATCH_FROM_OUTSIDE = _worker.vm_hwm_kb(os.getpid()) is not None
+_peak_kb_of = _worker.vm_hwm_kb  # a worker's peak memory, read from outside
 
 
 class LambdaConfigError(ValueError):
     """A function configuration Lambda would refuse; the message says what to change."""
+
+
+class StateName(StrEnum):
+    """A state's name that other modules compare: equal to its text ("ok" == Status.OK), shown as that text."""
+
+    __repr__ = str.__repr__
+
+
+class Status(StateName):
+    """How an invocation ended."""
+
+    OK = "ok"
+    ERROR = "error"  # the handler raised, or its response could not be returned
+    TIMEOUT = "timeout"
+    KILLED = "killed"  # by a signal: over its memory size, or a crash
 
 
 @dataclass
@@ -80,8 +102,11 @@ class Invocation:
     max_memory_used_mb: int | None = None
     init_duration_ms: float | None = None
     cold_start: bool = False
-    status: str = "ok"  # ok | error | timeout | killed (by a signal: over its memory size, or a crash)
+    status: Status = Status.OK
     report: str = field(default="", repr=False)
+
+    def __post_init__(self):
+        self.status = Status(self.status)
 
     @property
     def ok(self) -> bool:
@@ -100,6 +125,49 @@ class Invocation:
         return (f"<div><b style='color:{colour}'>{escape(self.function_name)}: {self.status}</b>"
                 f"{' (cold start)' if self.cold_start else ''}<pre>{escape(body)}</pre>"
                 f"<pre style='color:#555'>{escape(self.report)}</pre></div>")
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """How an invocation ended, before its END and REPORT lines are written."""
+
+    status: str  # ok | error | timeout | killed
+    duration_ms: float
+    response_json: str | None = None
+    error: dict | None = None
+    report_status: str | None = None  # REPORT's Status field, for errors of the platform (timeout, exit, init)
+
+
+class InvokeTarget(Protocol):
+    """What an event source (``lambdalab.triggers``) needs from a function; ``LambdaFunction`` is one.
+
+    Triggers call only these members, and read back ``Invocation`` objects (``ok``, ``response``, ``error``,
+    ``status``, ``request_id``, ``duration_ms``): a member renamed here fails in ``check_invoke_target``.
+    """
+
+    name: str
+
+    @property
+    def arn(self) -> str: ...
+
+    @property
+    def role_arn(self) -> str: ...
+
+    def invoke(self, event=None, *, request_id: str | None = None) -> Invocation: ...
+
+    def invoke_concurrently(self, events) -> list[Invocation]: ...
+
+
+INVOKE_TARGET_MEMBERS = (*InvokeTarget.__annotations__, *(n for n in vars(InvokeTarget) if not n.startswith("_")))
+
+
+def check_invoke_target(function) -> InvokeTarget:
+    """``function`` itself, if it has every member of ``InvokeTarget``; a TypeError that says what to do if not."""
+    missing = [name for name in INVOKE_TARGET_MEMBERS if inspect.getattr_static(function, name, None) is None]
+    if missing:
+        raise TypeError(f"function must be a lambdalab.runtime.LambdaFunction, not {type(function).__name__} "
+                        f"(it has no {', '.join(missing)}): create one with LambdaFunction(name, handler, ...).")
+    return function
 
 
 def report_line(request_id, duration_ms, billed_ms, memory_mb, max_used_mb, init_ms=None, status=None,
@@ -124,140 +192,7 @@ def billed_duration(duration_ms: float, init_ms: float | None = None) -> int:
     return max(1, math.ceil(round(total, 2)))
 
 
-# --- CloudWatch Logs delivery ------------------------------------------------------------------------------------
-
-class _LogShipper:
-    """Buffers log events and delivers them to CloudWatch Logs in batches: before any read through
-    ``aws.client("logs")``, and a moment after the last invocation for readers elsewhere."""
-
-    DELAY_S = 0.5
-    EVENT_LIMIT = 256 * 1024 - 26  # bytes of one log event's message (CloudWatch Logs counts 26 more per event)
-    BATCH_BYTES, BATCH_EVENTS = 1_048_576, 10_000  # one PutLogEvents call
-
-    def __init__(self):
-        self._lock = threading.Lock()  # guards _pending and _timer
-        self._sending = threading.RLock()  # one delivery at a time; re-entered by the logs client's read hook
-        self._pending: dict[tuple[str, str], list] = {}
-        self._known: set = set()
-        self._timer: threading.Timer | None = None
-
-    def add(self, group: str, stream: str, lines: list[str]) -> None:
-        now = int(time.time() * 1000)
-        with self._lock:
-            self._pending.setdefault((group, stream), []).extend(
-                {"timestamp": now, "message": _truncate(line, self.EVENT_LIMIT)} for line in lines)
-            if self._timer is None:
-                self._timer = threading.Timer(self.DELAY_S, self._flush_quietly)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def _flush_quietly(self):
-        try:
-            self.flush()
-        except Exception:  # a background flush must never disturb the notebook; readers flush again
-            pass
-
-    def flush(self) -> None:
-        with self._sending:
-            with self._lock:
-                pending, self._pending = self._pending, {}
-                if self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
-            if not pending:
-                return
-            logs = aws.client("logs")
-            items = list(pending.items())
-            try:
-                while items:
-                    (group, stream), events = items[0]
-                    self._deliver(logs, group, stream, events)
-                    items.pop(0)
-            except Exception:
-                self._requeue(items)  # nothing is lost: the next flush (or reader) tries again
-                raise
-
-    def _deliver(self, logs, group, stream, events):
-        """Send ``events`` to one stream in PutLogEvents batches; the list is emptied as batches are accepted."""
-        recreated = False
-        while events:
-            self._ensure(logs, group, stream)
-            batch = next(self._batches(events))
-            try:
-                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
-            except logs.exceptions.ResourceNotFoundException:
-                # The group or stream is gone (deleted by hand, or aws.reset() ran meanwhile): create it again, once.
-                if recreated:
-                    raise
-                recreated = True
-                self._known.discard(group)
-                self._known.discard((group, stream))
-                continue
-            del events[:len(batch)]
-
-    def _ensure(self, logs, group, stream):
-        if group not in self._known:
-            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-                logs.create_log_group(logGroupName=group)
-            self._known.add(group)
-        if (group, stream) not in self._known:
-            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-                logs.create_log_stream(logGroupName=group, logStreamName=stream)
-            self._known.add((group, stream))
-
-    def _requeue(self, items):
-        with self._lock:
-            for key, events in reversed(items):
-                self._pending[key] = events + self._pending.get(key, [])
-
-    def _batches(self, events):
-        """Split events into PutLogEvents calls within CloudWatch's limits (1 MB and 10,000 events a call)."""
-        batch, size = [], 0
-        for event in events:
-            cost = len(event["message"].encode()) + 26
-            if batch and (size + cost > self.BATCH_BYTES or len(batch) == self.BATCH_EVENTS):
-                yield batch
-                batch, size = [], 0
-            batch.append(event)
-            size += cost
-        if batch:
-            yield batch
-
-    def forget(self) -> None:
-        """Drop what is pending (the backend is being wiped); waits for a delivery in flight to finish first."""
-        with self._sending, self._lock:
-            self._pending.clear()
-            self._known.clear()
-
-
-_shipper = _LogShipper()
-aws.before_logs_read(_shipper.flush)
-aws.on_reset(_shipper.forget)
-
-
-def flush_logs() -> None:
-    """Deliver every buffered log line to CloudWatch Logs now."""
-    _shipper.flush()
-
-
 # --- execution environments --------------------------------------------------------------------------------------
-
-def _truncate(line: str, limit: int) -> str:
-    """A log line cut to ``limit`` UTF-8 bytes, as CloudWatch Logs keeps at most 256 KB of one event."""
-    data = line.encode()
-    return line if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")
-
-
-def _peak_kb_of(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
 
 class _ExecutionEnvironment:
     """One worker process with its own temp directory and log stream."""
@@ -280,11 +215,12 @@ class _ExecutionEnvironment:
 
     def start(self) -> tuple[float, dict | None, str]:
         """Start the worker and load the handler: returns (init ms, error or None, what init printed)."""
+        role = _role_settings(self.function, self.id)  # checked before anything starts: a bad role starts nothing
         started = time.perf_counter()
         with open(self._log_path, "wb") as log_for_worker:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "lambdalab._worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=log_for_worker, env=self.function._process_environment(self), cwd=self.function._task_root,
+                stderr=log_for_worker, env=self.function._process_environment(self.tmp, self.log_stream), cwd=self.function._task_root,
                 start_new_session=True)
         self._log = open(self._log_path, "rb")  # our own read position in what the worker writes
         self._finalizer.detach()
@@ -292,7 +228,7 @@ class _ExecutionEnvironment:
         limit_kb = self.function.memory_mb * 1024
         self.self_watching = not _WATCH_FROM_OUTSIDE
         _worker.send(self.process.stdin, {"handler": self.function._handler_spec,
-                                          "watch_kb": limit_kb if self.self_watching else None})
+                                          "watch_kb": limit_kb if self.self_watching else None, "security": role})
         # Lambda limits INIT to 10 s, and module-level code counts against the memory size like the handler does.
         reply, status = self._wait(10.0, limit_kb=limit_kb)
         init_ms = (time.perf_counter() - started) * 1000
@@ -303,9 +239,8 @@ class _ExecutionEnvironment:
             else:
                 status, how = self._exit_reason(status)
                 self.init_status = status
-                message = f"Runtime exited with error: {how}"
-            return init_ms, {"errorType": "Runtime.ExitError", "errorMessage": message,
-                             "requestId": "", "stackTrace": []}, self._read_output()
+                message = runtime_exited(how)
+            return init_ms, lambda_error("Runtime.ExitError", message, "", []), self._read_output()
         self.peak_kb = max(self.peak_kb, reply["peak_kb"])
         return init_ms, reply["error"], self._read_output()
 
@@ -371,6 +306,16 @@ class _ExecutionEnvironment:
             self._log.close()
 
 
+def _role_settings(function, environment_id):
+    """What the worker needs to run the handler's AWS calls under the function's role (lambdalab.security); None
+    for the default role, which is not enforced."""
+    if function.role == DEFAULT_ROLE:
+        return None
+    from .security import enforcement
+
+    return enforcement.worker_settings(function, environment_id)
+
+
 def _discard(process, root):
     if process is not None:
         # The whole process group, even when the worker itself has already exited (sys.exit, a crash): whatever the
@@ -411,7 +356,7 @@ class LambdaFunction:
         handler_parts = _check_handler(handler)
         self.memory_mb, self.timeout_s, self.environment = memory_mb, timeout_s, environment
         self.handler, self._handler_spec, self.handler_name = handler_parts
-        self.role = role or "lambdalab-execution-role"
+        self.role = role or DEFAULT_ROLE
         self._task_root = os.getcwd()
 
     def update(self, **changes) -> "LambdaFunction":
@@ -453,14 +398,14 @@ class LambdaFunction:
         return (f"LambdaFunction({self.name!r}, handler={self.handler_name!r}, memory_mb={self.memory_mb}, "
                 f"timeout_s={self.timeout_s}, environments={self.environments})")
 
-    def _process_environment(self, env: _ExecutionEnvironment) -> dict:
+    def _process_environment(self, tmp: str, log_stream: str) -> dict:
         """The worker's whole environment: Lambda's reserved variables, the function's own, nothing of the kernel's."""
         backend = aws.worker_environment()
         variables = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "en_US.UTF-8", "TZ": ":UTC", "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1",
             "PYTHONPATH": os.pathsep.join([self._task_root] + [p for p in sys.path if p]),
-            "TMPDIR": env.tmp, "HOME": env.tmp,
+            "TMPDIR": tmp, "HOME": tmp,
             "LAMBDA_TASK_ROOT": self._task_root, "LAMBDA_RUNTIME_DIR": os.path.dirname(_worker.__file__),
             "_HANDLER": self.handler_name,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{RUNTIME_NAME}",
@@ -469,7 +414,7 @@ class LambdaFunction:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": self.log_group,
-            "AWS_LAMBDA_LOG_STREAM_NAME": env.log_stream,
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
         }
         for key in ("LD_LIBRARY_PATH", "SYSTEMROOT"):
             if key in os.environ:
@@ -485,7 +430,7 @@ class LambdaFunction:
         ``request_id`` is for event sources that retry: Lambda keeps an asynchronous event's request ID across its
         retries. By default each invocation gets a new one.
         """
-        payload = _event_json(event)  # refuse bad input before an environment is taken
+        payload = payloads.event_json(event)  # refuse bad input before an environment is taken
         return self._invoke_in(*self._acquire(), payload, request_id)
 
     def invoke_concurrently(self, events) -> list[Invocation]:
@@ -494,12 +439,12 @@ class LambdaFunction:
         This is what Lambda does when several batches (shards, ParallelizationFactor) arrive at once: concurrency
         rises, and every extra concurrent invocation needs an environment of its own (a cold start if none is idle).
         """
-        payloads = [_event_json(event) for event in events]  # refuse bad input before anything runs
-        slots = [self._acquire() for _ in payloads]
-        if len(payloads) == 1:
-            return [self._invoke_in(*slots[0], payloads[0])]
-        with ThreadPoolExecutor(max_workers=max(1, len(payloads))) as pool:
-            return list(pool.map(lambda slot, payload: self._invoke_in(*slot, payload), slots, payloads))
+        events_json = [payloads.event_json(event) for event in events]  # refuse bad input before anything runs
+        slots = [self._acquire() for _ in events_json]
+        if len(events_json) == 1:
+            return [self._invoke_in(*slots[0], events_json[0])]
+        with ThreadPoolExecutor(max_workers=max(1, len(events_json))) as pool:
+            return list(pool.map(lambda slot, payload: self._invoke_in(*slot, payload), slots, events_json))
 
     def _invoke_in(self, environment, cold, event_json, request_id=None) -> Invocation:
         keep = False
@@ -542,57 +487,60 @@ class LambdaFunction:
         """One invocation in ``environment``; returns it and whether the environment may be reused."""
         lines = []
         init_ms = None
+
+        def finish(outcome: _Outcome) -> Invocation:
+            return self._finish(outcome, request_id=request_id, lines=lines, init_ms=init_ms,
+                                peak_kb=environment.peak_kb, log_stream=environment.log_stream)
+
         if cold:
             init_ms, init_error, output = environment.start()
             lines += _split(output)
             if init_error is not None:
                 lines.append(f"START RequestId: {request_id} Version: $LATEST")
-                return self._finish(environment, request_id, lines, None, init_error, environment.init_status, 0.0,
-                                    init_ms,
-                                    report_status="error", error_type=init_error["errorType"]), False
+                return finish(_Outcome(environment.init_status, 0.0, error=init_error, report_status="error")), False
         lines.append(f"START RequestId: {request_id} Version: $LATEST")
         reply, status, output = environment.invoke(event_json, request_id, self.timeout_s)
         lines += _split(output)
         if status == "ok":
-            return self._finish(environment, request_id, lines, reply.get("response"), reply["error"],
-                                "error" if reply["error"] else "ok", reply["duration_ms"], init_ms), True
+            return finish(_Outcome("error" if reply["error"] else "ok", reply["duration_ms"],
+                                   response_json=reply.get("response"), error=reply["error"])), True
         if status == "timeout":
             message = f"Task timed out after {self.timeout_s:.2f} seconds"
             stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             lines.append(f"{stamp} {request_id} {message}")
-            error = {"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {request_id} Error: {message}"}
-            return self._finish(environment, request_id, lines, None, error, "timeout", self.timeout_s * 1000,
-                                init_ms, report_status="timeout"), False
+            error = platform_error("Sandbox.Timedout", request_id, message)
+            return finish(_Outcome("timeout", self.timeout_s * 1000, error=error, report_status="timeout")), False
         duration = reply["duration_ms"] if reply else environment.elapsed_ms
         # "exited": the handler ended the process itself (sys.exit, os._exit, a crash); "killed": over its memory size
         status, how = environment._exit_reason(status)
-        message = f"Runtime exited with error: {how}"
-        lines.append(f"RequestId: {request_id} Error: {message}")
-        error = {"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {request_id} Error: {message}"}
-        return self._finish(environment, request_id, lines, None, error, status, duration, init_ms,
-                            report_status="error", error_type="Runtime.ExitError"), False
+        error = exit_error(request_id, how)
+        lines.append(error["errorMessage"])
+        return finish(_Outcome(status, duration, error=error, report_status="error")), False
 
-    def _finish(self, environment, request_id, lines, response_json, error, status, duration_ms, init_ms,
-                report_status=None, error_type=None) -> Invocation:
-        """Build the Invocation and its END / REPORT lines, and queue the logs for CloudWatch Logs."""
-        duration_ms = round(duration_ms, 2)
+    def _finish(self, outcome: _Outcome, *, request_id: str, lines: list, init_ms: float | None, peak_kb: int,
+                log_stream: str) -> Invocation:
+        """Build the Invocation and its END / REPORT lines, and queue the logs for CloudWatch Logs.
+
+        ``peak_kb``: the environment's peak memory (0: not measured, as in ``debug_invoke``)."""
+        duration_ms = round(outcome.duration_ms, 2)
         init_ms = round(init_ms, 2) if init_ms is not None else None
         billed = billed_duration(duration_ms, init_ms)
-        used = max(1, math.ceil(environment.peak_kb / 1024)) if environment.peak_kb else None
+        used = max(1, math.ceil(peak_kb / 1024)) if peak_kb else None
         if used is not None:  # Lambda stops a function at its memory size, so REPORT never shows more
             used = min(used, self.memory_mb)
-        response = None
-        if response_json is not None and error is None:
-            if len(response_json.encode()) > PAYLOAD_LIMIT_BYTES:
-                error = {"errorType": "Function.ResponseSizeTooLarge", "errorMessage":
-                         f"Response payload size exceeded maximum allowed payload size ({PAYLOAD_LIMIT_BYTES} bytes)."}
-                status = "error"
+        status, error, response = outcome.status, outcome.error, None
+        if outcome.response_json is not None and error is None:
+            error = payloads.response_error(outcome.response_json)
+            if error is None:
+                response = json.loads(outcome.response_json)
             else:
-                response = json.loads(response_json)
-        report = report_line(request_id, duration_ms, billed, self.memory_mb, used, init_ms, report_status, error_type)
+                status = "error"
+        error_type = error["errorType"] if error and outcome.report_status == "error" else None
+        report = report_line(request_id, duration_ms, billed, self.memory_mb, used, init_ms, outcome.report_status,
+                             error_type)
         lines.append(f"END RequestId: {request_id}")
         lines.append(report)
-        _shipper.add(self.log_group, environment.log_stream, lines)
+        shipper.add(self.log_group, log_stream, lines)
         return Invocation(
             function_name=self.name, request_id=request_id, response=response, error=error, logs="\n".join(lines),
             duration_ms=duration_ms, billed_duration_ms=billed, memory_size_mb=self.memory_mb,
@@ -606,32 +554,28 @@ class LambdaFunction:
         memory (Max Memory Used is n/a), enforce the timeout, or keep the handler's environment variables from the
         kernel for the duration of the call.
         """
-        event_json = _event_json(event)
+        payload = payloads.event_json(event)
         request_id = str(uuid.uuid4())
         handler = self.handler if callable(self.handler) else _worker.load_handler(self._handler_spec)
-        fake_env = _ExecutionEnvironment.__new__(_ExecutionEnvironment)
-        fake_env.tmp, fake_env.log_stream, fake_env.peak_kb = tempfile.gettempdir(), "debug", 0
-        variables = {k: v for k, v in self._process_environment(fake_env).items()
+        variables = {k: v for k, v in self._process_environment(tempfile.gettempdir(), "debug").items()
                      if k not in ("PATH", "PYTHONPATH", "HOME", "TMPDIR", "PYTHONNOUSERSITE")}
         buffer = io.StringIO()
         with temporary_environ(variables), contextlib.redirect_stdout(buffer):
             context = _worker.LambdaContext(request_id, int(time.time() * 1000 + self.timeout_s * 1000), self.arn)
             started = time.perf_counter()
             try:
-                result = handler(json.loads(event_json), context)
+                result = handler(json.loads(payload), context)
                 error, response_json = None, json.dumps(result)
             except Exception as exc:
                 error, response_json = _worker.error_shape(exc, request_id, skip_frames=1), None
             except SystemExit as exc:  # in a worker this ends the environment; here it must not end the kernel
-                error, response_json = {"errorType": "Runtime.ExitError", "errorMessage":
-                                        f"RequestId: {request_id} Error: Runtime exited with error: exit status "
-                                        f"{exc.code or 0}"}, None
+                error, response_json = exit_error(request_id, f"exit status {exc.code or 0}"), None
             duration = (time.perf_counter() - started) * 1000
         lines = [f"START RequestId: {request_id} Version: $LATEST", *_split(buffer.getvalue())]
         if error:
-            lines.append(f"[ERROR] {error['errorType']}: {error['errorMessage']}")
-        return self._finish(fake_env, request_id, lines, response_json, error, "error" if error else "ok",
-                            duration, None)
+            lines.append(log_line(error))
+        return self._finish(_Outcome("error" if error else "ok", duration, response_json=response_json, error=error),
+                            request_id=request_id, lines=lines, init_ms=None, peak_kb=0, log_stream="debug")
 
     def shutdown(self) -> None:
         """Discard every idle environment (busy ones finish first and are then discarded)."""
@@ -667,19 +611,6 @@ def temporary_environ(values: dict):
 
 def _split(output: str) -> list[str]:
     return [line for line in output.rstrip("\n").split("\n") if line] if output else []
-
-
-def _event_json(event) -> str:
-    try:
-        text = json.dumps(event)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"The event must be JSON-serialisable, as every AWS event is ({exc}). Convert datetimes to ISO strings, "
-            "bytes to base64 text and sets to lists before invoking.") from None
-    if len(text.encode()) > PAYLOAD_LIMIT_BYTES:
-        raise ValueError(f"The event is {len(text.encode()):,} bytes; a synchronous invocation accepts at most "
-                         f"{PAYLOAD_LIMIT_BYTES:,} bytes (6 MB). Put large data in S3 and send its key instead.")
-    return text
 
 
 def _check_name(name) -> str:

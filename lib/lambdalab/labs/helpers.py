@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 import secrets
 import uuid
 from datetime import datetime, timezone

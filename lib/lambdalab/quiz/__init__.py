@@ -18,6 +18,7 @@ _WHERE = {
     "SECTIONS": "bank",
     "Question": "bank",
     "grade": "grading",
+    "self_assess": "grading",
     "Result": "grading",
     "checkpoint": "widgets",
     "practice_exam": "widgets",

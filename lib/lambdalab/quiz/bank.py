@@ -68,10 +68,20 @@ class Question:
     answer: tuple[str, ...] = ()
     explanations: dict = field(default_factory=dict)
     accepted: tuple[str, ...] = ()
-    keywords: tuple[tuple[str, ...], ...] = ()
-    reject: tuple[str, ...] = ()
+    ideas: tuple = ()  # free text: ways of stating the key idea (groups of phrases), see free_text.py
+    wrong: tuple[str, ...] = ()  # free text: phrases that make an answer wrong
     explanation: str = ""
     source: str = ""
+
+    @property
+    def rules(self):
+        """The compiled free-text rules (text questions only)."""
+        from .free_text import Rules
+
+        if "_rules" not in self.__dict__:
+            object.__setattr__(self, "_rules", Rules.from_spec(
+                self.ideas, self.wrong, self.accepted, f"{self.question}\n{self.explanation}"))
+        return self.__dict__["_rules"]
 
     @property
     def sections(self) -> tuple[str, ...]:
@@ -198,8 +208,8 @@ def _build(item: dict, source: str) -> Question:
         answer=tuple([answer] if isinstance(answer, str) else answer) if choice else (),
         explanations={str(k): str(v).strip() for k, v in item.get("explanations", {}).items()},
         accepted=tuple(item.get("accepted", ())),
-        keywords=tuple(tuple(group) for group in item.get("keywords", ())),
-        reject=tuple(item.get("reject", ())),
+        ideas=tuple(tuple(tuple(str(p) for p in group) for group in idea) for idea in item.get("ideas", ())),
+        wrong=tuple(str(p) for p in item.get("wrong", ())),
         explanation=str(item.get("explanation", "")).strip(),
         source=source,
     )
@@ -207,7 +217,7 @@ def _build(item: dict, source: str) -> Question:
 
 _COMMON = {"id", "section", "also_in", "domain", "task", "services", "type", "question", "doc"}
 _CHOICE = _COMMON | {"options", "answer", "explanations"}
-_TEXT = _COMMON | {"accepted", "keywords", "reject", "explanation"}
+_TEXT = _COMMON | {"accepted", "ideas", "wrong", "explanation"}
 
 
 def validate_question(item, file_section: str | None = None) -> list[str]:
@@ -219,7 +229,7 @@ def validate_question(item, file_section: str | None = None) -> list[str]:
     if qtype not in TYPES:
         return [f"type must be one of {TYPES}, not {qtype!r}"]
     allowed = _TEXT if qtype == "text" else _CHOICE
-    required = (_COMMON | {"accepted", "explanation"} if qtype == "text" else _CHOICE) - {"also_in"}
+    required = (_COMMON | {"accepted", "ideas", "explanation"} if qtype == "text" else _CHOICE) - {"also_in"}
     errs += [f"missing field {k!r}" for k in sorted(required - item.keys())]
     errs += [f"unknown field {k!r}" for k in sorted(item.keys() - allowed)]
     if errs:
@@ -287,14 +297,23 @@ def _validate_choice(item) -> list[str]:
 
 
 def _validate_text(item) -> list[str]:
+    from .free_text import compile_phrase
+
     errs = []
     if not _nonempty_strings(item["accepted"]):
         errs.append("accepted must be a non-empty list of accepted answers")
-    groups = item.get("keywords", [])
-    if not isinstance(groups, list) or not all(_nonempty_strings(g) for g in groups):
-        errs.append("keywords must be a list of synonym lists (each group must be matched)")
-    if "reject" in item and not _nonempty_strings(item["reject"]):
-        errs.append("reject must be a list of phrases that make an answer wrong")
+    ideas = item["ideas"]
+    if not isinstance(ideas, list) or not ideas or not all(
+            isinstance(idea, list) and idea and all(_nonempty_strings(g) for g in idea) for idea in ideas):
+        errs.append("ideas must be a list of ideas, each a list of groups of phrases (e.g. [[[cpu], [scales]]])")
+    if "wrong" in item and not _nonempty_strings(item["wrong"]):
+        errs.append("wrong must be a list of phrases that make an answer wrong")
+    if not errs:
+        for phrase in [p for idea in ideas for g in idea for p in g] + list(item.get("wrong", [])):
+            try:
+                compile_phrase(phrase)
+            except ValueError as exc:
+                errs.append(str(exc))
     if not isinstance(item["explanation"], str) or len(item["explanation"].strip()) < 30:
         errs.append("a free-text question needs an explanation (30+ characters)")
     return errs

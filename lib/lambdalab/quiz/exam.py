@@ -3,6 +3,10 @@
 The widget in ``widgets.py`` is only a face over ``Exam``; tests drive ``Exam`` directly with a fake clock.
 
 The domain weights, the pass mark and the scaled-score estimate are in ``scoring.py``.
+
+Scope: the questions cover one module of DVA-C02 (AWS Lambda for real-time data processing), so the report calls the
+scaled estimate this module's readiness, gives the number of questions behind it and how far one answer moves it,
+and says plainly that it is not a prediction of the exam score.
 """
 from __future__ import annotations
 
@@ -13,7 +17,12 @@ from dataclasses import dataclass, field
 from .bank import DOMAINS, SELECT_WORDS, Question, load_bank
 from .grading import Result, grade_question, parse_choice
 from .plots import exam_figure
-from .scoring import DOMAIN_WEIGHTS, EXAM_MINUTES, EXAM_QUESTIONS, PASS_SCALED, domain_quota, scaled_score
+from .scoring import (DOMAIN_WEIGHTS, EXAM_MINUTES, EXAM_QUESTIONS, MIN_SCALED, PASS_FRACTION, PASS_SCALED,
+                      domain_quota, scaled_score)
+
+SCOPE = ("This practice exam covers one module of DVA-C02, AWS Lambda for real-time data processing, not the whole "
+         "exam, which covers many more services: its result is your readiness on this module, not a prediction of "
+         "your exam score.")
 
 
 def draw(n: int = 20, *, seed=None, bank=None) -> list[Question]:
@@ -86,11 +95,25 @@ class ExamReport:
 
     @property
     def passed(self) -> bool:
+        """At or above the 720 line on this module's questions (not a pass of the exam)."""
         return self.scaled >= PASS_SCALED
 
+    @property
+    def points_per_question(self) -> int:
+        """About how far one answer more or less moves the readiness estimate below the pass line."""
+        return round((PASS_SCALED - MIN_SCALED) / PASS_FRACTION / self.total) if self.total else 0
+
+    @property
+    def readiness(self) -> str:
+        verdict = "at or above the 720 line" if self.passed else "below the 720 line"
+        return (f"Module readiness: {self.scaled} on the exam's 100-1,000 scale ({verdict}), an estimate from "
+                f"{self.total} questions of this module; one answer more or less moves it by about "
+                f"{self.points_per_question} points.")
+
     def __str__(self) -> str:
-        lines = [f"Score: {self.correct}/{self.total} ({self.fraction:.0%}) -> estimated scaled score {self.scaled} "
-                 f"({'PASS' if self.passed else 'below the 720 pass mark'}){' - time ran out' if self.timed_out else ''}"]
+        lines = [SCOPE,
+                 f"Score: {self.correct}/{self.total} ({self.fraction:.0%}){' - time ran out' if self.timed_out else ''}",
+                 self.readiness]
         for d, (c, t) in self.per_domain.items():
             lines.append(f"  Domain {d} {DOMAINS[d]}: {c}/{t}")
         return "\n".join(lines)
@@ -100,10 +123,10 @@ class ExamReport:
 
         rows = "".join(f"<tr><td>{d}. {escape(DOMAINS[d])}</td><td>{c}/{t}</td><td>{(c / t if t else 0):.0%}</td></tr>"
                        for d, (c, t) in self.per_domain.items())
-        verdict = "PASS" if self.passed else "below the 720 pass mark"
         parts = [f"<h4>Practice exam report{' (time ran out)' if self.timed_out else ''}</h4>",
-                 f"<p><b>{self.correct}/{self.total}</b> correct ({self.fraction:.0%}) &rarr; estimated scaled score "
-                 f"<b>{self.scaled}</b> on 100&ndash;1,000 ({verdict}). The estimate assumes ~72% correct &asymp; 720.</p>",
+                 f"<p><i>{escape(SCOPE)}</i></p>",
+                 f"<p><b>{self.correct}/{self.total}</b> correct ({self.fraction:.0%}).</p>",
+                 f"<p>{escape(self.readiness)} The estimate assumes ~72% correct &asymp; 720.</p>",
                  f"<table><tr><th>Domain</th><th>Correct</th><th>%</th></tr>{rows}</table>"]
         if self.wrong:
             parts.append(f"<h4>Review: {len(self.wrong)} question(s) to revisit</h4>")

@@ -2,9 +2,12 @@
 
 Choice questions take option letters (``"B"``, ``["A", "D"]``, ``"A, D"``) or, for a single answer, the option's
 text. A multiple-response question is right only when exactly the correct set is chosen ("Select TWO" with one of
-the two right is wrong, as on the exam). Free text is compared case- and punctuation-insensitively with the
-accepted answers, or accepted when it mentions one synonym from every keyword group, not negated just
-before it ("not real time" does not count), and no rejected phrase; answers over 40 words are not keyword-matched.
+the two right is wrong, as on the exam).
+
+Free text has three outcomes (``Result.verdict``): "correct" when the answer equals a model answer or states the key
+idea, "incorrect" when it states something wrong or negates the idea, and "unsure" when the rules cannot tell
+(``free_text.py`` says how). An unsure answer is not guessed: the learner sees the model answer and says whether they
+had it (``self_assess``), and progress records that it was self-assessed. Answers over 40 words are not graded.
 """
 from __future__ import annotations
 
@@ -12,14 +15,18 @@ import re
 from dataclasses import dataclass, field
 
 from .bank import SELECT_WORDS, Question, load_bank
+from .free_text import CORRECT, INCORRECT, UNSURE, judge
 
-MAX_TEXT_WORDS = 40  # free-text answers are a phrase or a sentence; longer ones are not keyword-matched
-NEGATIONS = {"not", "no", "never", "without", "avoid", "dont", "doesnt", "isnt", "nor", "instead"}
+MAX_TEXT_WORDS = 40  # free-text answers are a phrase or a sentence; longer ones are not graded
 
 
 @dataclass
 class Result:
-    """The outcome of one answer: ``correct``, a short ``feedback`` line, and the ``explanation`` of every option."""
+    """The outcome of one answer: ``correct``, a short ``feedback`` line, and the ``explanation`` of every option.
+
+    ``verdict`` is "correct", "incorrect" or (free text the grader cannot judge) "unsure"; an unsure result has
+    ``correct`` False until the learner assesses it with ``self_assess``, which sets ``self_assessed``.
+    """
 
     question_id: str
     correct: bool
@@ -27,9 +34,20 @@ class Result:
     feedback: str
     explanation: str
     chosen: dict = field(default_factory=dict)  # letter -> explanation, for the options the learner picked
+    verdict: str = ""
+    self_assessed: bool = False
+
+    def __post_init__(self):
+        if not self.verdict:
+            self.verdict = CORRECT if self.correct else INCORRECT
+
+    @property
+    def needs_self_assessment(self) -> bool:
+        return self.verdict == UNSURE and not self.self_assessed
 
     def __str__(self):
-        return f"{'Correct' if self.correct else 'Not quite'}: {self.feedback}\n\n{self.explanation}"
+        head = ("Cannot tell" if self.needs_self_assessment else "Correct" if self.correct else "Not quite")
+        return f"{head}: {self.feedback}\n\n{self.explanation}"
 
 
 def grade(question_id: str, answer, *, bank=None) -> Result:
@@ -119,50 +137,46 @@ def normalize(text) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
-def _contains(haystack: str, phrase: str) -> list[int]:
-    """Word positions where ``phrase`` (normalized) starts inside ``haystack`` (normalized)."""
-    words, target = haystack.split(), normalize(phrase).split()
-    n = len(target)
-    return [i for i in range(len(words) - n + 1) if words[i:i + n] == target] if n else []
-
-
-COMPARATIVES = {"more", "extra", "other"}  # "no more permissions than it needs" limits; "not more secure" negates
-
-
-def _negated(words: list[str], start: int) -> bool:
-    """True when one of the two words before ``start`` negates it ("not real time"), but not a comparative
-    ("no more permissions than needed", which is the least-privilege answer itself)."""
-    return any(words[j] in NEGATIONS and not (words[j] == "no" and j + 1 < len(words) and words[j + 1] in COMPARATIVES)
-               for j in range(max(0, start - 2), start))
+def text_verdict(q: Question, answer: str) -> str:
+    """"correct", "incorrect" or "unsure" for a free-text answer (see ``free_text.judge``)."""
+    norm = normalize(answer)
+    if len(norm.split()) > MAX_TEXT_WORDS:  # a list of every keyword is not an answer
+        return INCORRECT
+    accepted = {normalize(a) for a in q.accepted}
+    if norm in accepted or norm.replace(" ", "") in {a.replace(" ", "") for a in accepted}:
+        return CORRECT
+    return judge(q.rules, answer).outcome
 
 
 def text_matches(q: Question, answer: str) -> bool:
-    norm = normalize(answer)
-    accepted = {normalize(a) for a in q.accepted}
-    if norm in accepted or norm.replace(" ", "") in {a.replace(" ", "") for a in accepted}:
-        return True
-    words = norm.split()
-    if len(words) > MAX_TEXT_WORDS:  # a list of every keyword is not an answer
-        return False
-    for phrase in q.reject:
-        if any(not _negated(words, i) for i in _contains(norm, phrase)):
-            return False
-    if not q.keywords:
-        return False
-    # A synonym counts only where it is not negated just before: "not real time" does not say "real time".
-    return all(any(not _negated(words, i) for syn in group for i in _contains(norm, syn)) for group in q.keywords)
+    """True only when the answer is graded correct (unsure is not a match)."""
+    return text_verdict(q, answer) == CORRECT
 
 
 def _grade_text(q: Question, answer) -> Result:
     if answer is None or not normalize(answer):
         raise ValueError(f"No answer given for {q.id!r}: type a few words.")
-    correct = text_matches(q, str(answer))
-    if correct:
+    verdict = text_verdict(q, str(answer))
+    if verdict == CORRECT:
         feedback = "Correct."
     elif len(normalize(answer).split()) > MAX_TEXT_WORDS:
         feedback = f"Answer in one short sentence (at most {MAX_TEXT_WORDS} words), as on a flashcard."
+    elif verdict == UNSURE:
+        feedback = ("The grader cannot tell from these words whether your answer says the same thing. Compare it "
+                    "with the model answer and say whether you had it.")
     else:
         feedback = "That does not match the expected answer."
     model = q.accepted[0]
     explanation = f"Expected answer: {model}.\n{q.explanation}"
-    return Result(q.id, correct, str(answer), feedback, explanation)
+    return Result(q.id, verdict == CORRECT, str(answer), feedback, explanation, verdict=verdict)
+
+
+def self_assess(result: Result, had_it: bool) -> Result:
+    """The learner's own judgement of an answer the grader could not judge: "I had it" (True) or "I did not"."""
+    if result.verdict != UNSURE:
+        raise ValueError(f"Only an answer the grader could not judge is self-assessed; {result.question_id!r} was "
+                         f"graded {result.verdict}.")
+    feedback = ("You said your answer matches the model answer." if had_it else
+                "You said your answer does not match the model answer: read the explanation, then try again later.")
+    return Result(result.question_id, bool(had_it), result.given, feedback, result.explanation,
+                  verdict=UNSURE, self_assessed=True)

@@ -127,7 +127,7 @@ def exam_figure(report):
     """Per-domain percentages and the scaled-score estimate against the 720 pass mark."""
     fig = _figure(11, 3.6)
     left, right = fig.subplots(1, 2, width_ratios=[1.2, 1])
-    fig.suptitle("Practice exam: result by domain and estimated scaled score")
+    fig.suptitle(f"Practice exam on this module ({report.total} questions): by domain and module readiness")
     doms = list(report.per_domain)
     pct = [100 * c / t for c, t in report.per_domain.values()]
     left.bar([f"D{d}" for d in doms], pct, color=BLUE)
@@ -145,5 +145,5 @@ def exam_figure(report):
     right.set_ylim(-0.6, 0.6)
     right.set_yticks([])
     right.set_xlabel("scaled score (100-1,000)")
-    right.set_title("Estimated scaled score")
+    right.set_title("Module readiness (estimate)")
     return fig

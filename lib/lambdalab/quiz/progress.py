@@ -11,11 +11,11 @@ SQLite's WAL mode needs a local disk: on a JupyterHub whose home folders are on 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import pathlib
-import contextlib
 import sqlite3
 import sys
 import threading
@@ -26,7 +26,8 @@ ENV_VAR = "LAMBDALAB_PROGRESS_DIR"
 FILENAME = "progress.sqlite"
 MODES = ("checkpoint", "exam", "review")
 SESSION = uuid.uuid4().hex[:12]  # tells two notebooks' answers apart
-_COLUMNS = ["id", "question_id", "section", "domain", "mode", "answer", "correct", "answered_at", "session"]
+_COLUMNS = ["id", "question_id", "section", "domain", "mode", "answer", "correct", "answered_at", "session",
+            "self_assessed"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS answers (
     answer      TEXT,
     correct     INTEGER NOT NULL,
     answered_at TEXT    NOT NULL,
-    session     TEXT
+    session     TEXT,
+    self_assessed INTEGER NOT NULL DEFAULT 0  -- 1: a free-text answer the learner judged against the model answer
 );
 CREATE INDEX IF NOT EXISTS answers_by_question ON answers (question_id, id);
 """
@@ -65,6 +67,7 @@ class Answer:
     correct: bool
     answered_at: str  # ISO 8601, UTC
     session: str | None
+    self_assessed: bool = False  # the learner said "I had it" / "I did not" (the grader could not tell)
 
 
 @dataclass(frozen=True)
@@ -92,17 +95,18 @@ class ProgressStore:
     # -- public API ----------------------------------------------------------------------------------------------
     def record(self, question_id: str, *, correct: bool, mode: str = "checkpoint", answer=None,
                section: str | None = None, domain: int | None = None, at: _dt.datetime | None = None,
-               source=None) -> None:
+               source=None, self_assessed: bool = False) -> None:
         """Append one answer and tell the subscribers. Never raises for a damaged or unwritable file (see the module
-        docstring). ``source`` is passed on to subscribers (a view ignores answers its own cards gave)."""
+        docstring). ``source`` is passed on to subscribers (a view ignores answers its own cards gave);
+        ``self_assessed``: the learner judged a free-text answer the grader could not ("I had it" / "I did not")."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         when = (at or _dt.datetime.now(_dt.timezone.utc)).astimezone(_dt.timezone.utc)
         row = (question_id, section, domain, mode, json.dumps(_jsonable(answer)), int(bool(correct)),
-               when.isoformat(timespec="milliseconds"), SESSION)
+               when.isoformat(timespec="milliseconds"), SESSION, int(bool(self_assessed)))
         self._run(lambda c: c.execute(
-            "INSERT INTO answers (question_id, section, domain, mode, answer, correct, answered_at, session) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row), write=True)
+            "INSERT INTO answers (question_id, section, domain, mode, answer, correct, answered_at, session, "
+            "self_assessed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row), write=True)
         self._notify([Recorded(question_id, mode, bool(correct), source)])
 
     # -- live views (observer pattern) ---------------------------------------------------------------------------
@@ -137,7 +141,7 @@ class ProgressStore:
             return
         if not recorded:
             return
-        for key, callback in list(self._listeners.items()):
+        for callback in list(self._listeners.values()):
             try:
                 callback(recorded)
             except Exception as exc:  # noqa: BLE001 - a broken view must not lose or block an answer
@@ -149,7 +153,7 @@ class ProgressStore:
         if mode:
             sql, args = sql + " WHERE mode = ?", (mode,)
         rows = self._run(lambda c: c.execute(sql + " ORDER BY id", args).fetchall()) or []
-        return [Answer(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), bool(r[6]), r[7], r[8]) for r in rows]
+        return [Answer(r[0], r[1], r[2], r[3], r[4], _loads(r[5]), bool(r[6]), r[7], r[8], bool(r[9])) for r in rows]
 
     def latest(self) -> dict[str, Answer]:
         """The most recent answer to each question."""
@@ -207,6 +211,9 @@ class ProgressStore:
             conn.execute("PRAGMA journal_mode = WAL")
         conn.executescript(_SCHEMA)
         columns = [r[1] for r in conn.execute("PRAGMA table_info(answers)")]
+        if columns == _COLUMNS[:-1]:  # a progress file from before self-assessment: add the column, keep the rows
+            conn.execute("ALTER TABLE answers ADD COLUMN self_assessed INTEGER NOT NULL DEFAULT 0")
+            columns = _COLUMNS
         if columns != _COLUMNS:
             raise sqlite3.DatabaseError(f"unexpected table layout {columns}")
         self._checked = True

@@ -13,7 +13,7 @@ from html import escape
 
 from .bank import DOMAINS, Question, load_bank, resolve_section
 from .exam import Exam, ExamOver
-from .grading import grade_question
+from .grading import grade_question, self_assess
 from .live import cell_key, drawn_note
 from .plots import exam_figure, figure_png
 
@@ -94,6 +94,13 @@ def explanation_html(q: Question, only=None, source=True) -> str:
 
 
 def feedback_html(q: Question, result, attempts: int) -> str:
+    if result.self_assessed:
+        verdict = "you had it" if result.correct else "you did not have it yet"
+        css = "lambdalab-ok" if result.correct else "lambdalab-no"
+        return f"<div class='{css}'><b>Self-assessed: {verdict}.</b></div>{explanation_html(q)}"
+    if result.needs_self_assessment:
+        return (f"<div class='lambdalab-note'><b>? Cannot tell.</b> {escape(result.feedback)}</div>"
+                f"<p><b>Your answer:</b> {escape(str(result.given))}</p>{explanation_html(q)}")
     if result.correct:
         return f"<div class='lambdalab-ok'><b>&#10003; Correct.</b></div>{explanation_html(q)}"
     head = f"<div class='lambdalab-no'><b>&#10007; Not quite.</b> {escape(result.feedback)}</div>"
@@ -127,8 +134,14 @@ class QuestionCard:
         self.check_button = w.Button(description="Check", button_style="primary", icon="check")
         self.check_button.on_click(lambda _: self.check())
         self.feedback = w.HTML("")
+        # free text the grader cannot judge: the learner compares with the model answer and says which it was
+        self.had_it_button = w.Button(description="I had it", button_style="success", icon="thumbs-up")
+        self.did_not_button = w.Button(description="I did not", icon="thumbs-down")
+        self.had_it_button.on_click(lambda _: self.self_assess(True))
+        self.did_not_button.on_click(lambda _: self.self_assess(False))
+        self.assess = w.HBox([self.had_it_button, self.did_not_button], layout=w.Layout(display="none"))
         self.stem = w.HTML(stem_html(q, number, total))
-        self.widget = w.VBox([self.stem, self.input, self.check_button, self.feedback])
+        self.widget = w.VBox([self.stem, self.input, self.check_button, self.feedback, self.assess])
         self.widget.add_class("lambdalab-card")
 
     def renumber(self, number, total) -> None:
@@ -167,10 +180,24 @@ class QuestionCard:
         self.attempts += 1
         self.result = result
         self.feedback.value = feedback_html(self.question, result, self.attempts)
-        self._record(result)
+        self.assess.layout.display = "flex" if result.needs_self_assessment else "none"
+        if not result.needs_self_assessment:  # an unsure answer is recorded once the learner assesses it
+            self._record(result)
         if self.on_check:
             self.on_check(self)
         return result
+
+    def self_assess(self, had_it: bool):
+        """"I had it" (True) / "I did not" (False) for an answer the grader could not judge; recorded as such."""
+        if self.result is None or not self.result.needs_self_assessment:
+            return None
+        self.result = self_assess(self.result, had_it)
+        self.feedback.value = feedback_html(self.question, self.result, self.attempts)
+        self.assess.layout.display = "none"
+        self._record(self.result)
+        if self.on_check:
+            self.on_check(self)
+        return self.result
 
     def _record(self, result) -> None:
         from .progress import default_store
@@ -179,7 +206,7 @@ class QuestionCard:
         given = list(result.given) if isinstance(result.given, tuple) else result.given
         store = self.store if self.store is not None else default_store()
         store.record(q.id, correct=result.correct, mode=self.mode, answer=given, section=q.section, domain=q.domain,
-                     source=self)
+                     source=self, self_assessed=result.self_assessed)
 
 
 class CheckpointView:

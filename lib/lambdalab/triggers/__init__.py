@@ -2,22 +2,13 @@
 
 - ``connect_s3``: S3 event notifications, invoked asynchronously (retries, destinations, loop detection).
 - ``connect_dynamodb_stream`` / ``connect_kinesis``: event source mappings (a poller, batches, retries, bisect...).
-- ``connect_rule``: EventBridge rules.
+- ``connect_rule``: EventBridge rules; ``test_pattern``: does an event pattern match an event, and why not.
 
-Each returns an object whose ``drain()`` delivers everything pending and reports what happened.
+Each returns an object whose ``drain()`` delivers everything pending and reports what happened. The names are
+imported here (not on first use) so Tab completion and go-to-definition find them.
 """
-import importlib
+from .eventbridge import connect_rule, test_pattern
+from .s3 import connect_s3
+from .streams import connect_dynamodb_stream, connect_kinesis
 
-_WHERE = {
-    "connect_s3": "s3",
-    "connect_dynamodb_stream": "streams",
-    "connect_kinesis": "streams",
-    "connect_rule": "eventbridge",
-}
-__all__ = list(_WHERE)
-
-
-def __getattr__(name):
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'lambdalab.triggers' has no attribute {name!r}")
+__all__ = ["connect_s3", "connect_dynamodb_stream", "connect_kinesis", "connect_rule", "test_pattern"]

@@ -17,22 +17,32 @@ in the X-Ray trace header. Retries reuse the event and its request ID, as Lambda
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import uuid
 from dataclasses import dataclass, field
 from html import escape
 
-from .. import aws, clock, notices
+from .. import clock, notices
+from ..payloads import ASYNC_LIMIT_BYTES, event_json
+from ..runtime import Invocation, InvokeTarget, StateName
+from .destinations import resolve_destination
 
 RETRY_DELAYS_S = (60, 120)  # Lambda's back-off between the 1st/2nd and the 2nd/3rd attempts
-PAYLOAD_LIMIT_BYTES = 1024 * 1024  # an asynchronous invocation's event: 1 MB (256 KB before October 2025)
 LOOP_LIMIT = 16  # invocations of one chain Lambda allows; it drops the next one
 LOOP_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources and "
                 "stopped your function's invocation.")  # RecursiveInvocationException, as the Lambda API words it
 
 log = notices.logger("lambdalab.triggers")  # the loop-stopped message is expected output: stdout
 _sequence = itertools.count(1)
+
+
+class DeliveryOutcome(StateName):
+    """Where an event stands in the asynchronous queue."""
+
+    PENDING = "pending"
+    OK = "ok"
+    FAILED = "failed"  # every attempt failed: the invocation record went to the destination, or nowhere
+    LOOP_STOPPED = "loop-stopped"  # dropped by recursive loop detection
 
 
 @dataclass(eq=False)
@@ -44,9 +54,9 @@ class Delivery:
     chain: str  # the chain of invocations this event belongs to
     depth: int  # 1 for an event from outside; n + 1 for an event that an invocation at depth n caused
     duplicate: bool = False
-    attempts: list = field(default_factory=list)  # runtime.Invocation objects
+    attempts: list[Invocation] = field(default_factory=list)
     times: list = field(default_factory=list)  # simulated time (epoch seconds) of each attempt
-    outcome: str = "pending"  # pending | ok | failed | loop-stopped
+    outcome: DeliveryOutcome = DeliveryOutcome.PENDING
     destination_record: dict | None = None  # the invocation record, when it failed or was stopped
     sent_to_destination: bool = False
     due: float = 0.0
@@ -76,11 +86,11 @@ class AsyncReport:
     @property
     def failures(self) -> list[dict]:
         """Invocation records of events that failed every attempt (sent to the on-failure destination if any)."""
-        return [d.destination_record for d in self.deliveries if d.outcome == "failed"]
+        return [d.destination_record for d in self.deliveries if d.outcome == DeliveryOutcome.FAILED]
 
     @property
     def loop_stops(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.outcome == "loop-stopped"]
+        return [d for d in self.deliveries if d.outcome == DeliveryOutcome.LOOP_STOPPED]
 
     @property
     def duplicates(self) -> int:
@@ -89,7 +99,7 @@ class AsyncReport:
     @property
     def responses(self) -> list:
         """The function's response for each delivery that succeeded."""
-        return [d.attempts[-1].response for d in self.deliveries if d.outcome == "ok"]
+        return [d.attempts[-1].response for d in self.deliveries if d.outcome == DeliveryOutcome.OK]
 
     def summary(self) -> str:
         parts = [f"{len(self.deliveries)} deliveries", f"{len(self.invocations)} invocations",
@@ -104,7 +114,7 @@ class AsyncReport:
         lines = [self.summary()]
         for n, d in enumerate(self.deliveries, 1):
             lines.append(f"  {n:>3}. {d.label}  [{_outcome_text(d)}]")
-        for d in self.loop_stops[:1]:
+        if self.loop_stops:
             lines.append(f"  {LOOP_MESSAGE}")
         return "\n".join(lines)
 
@@ -114,7 +124,8 @@ class AsyncReport:
         for n, d in enumerate(self.deliveries, 1):
             when = ", ".join(f"+{t - start:.0f}s" for t in d.times) or "-"
             durations = ", ".join(f"{i.duration_ms:.0f} ms" for i in d.attempts) or "-"
-            colour = {"ok": "#1b7f3b", "failed": "#b3261e", "loop-stopped": "#b3261e"}.get(d.outcome, "#555")
+            colour = {DeliveryOutcome.OK: "#1b7f3b", DeliveryOutcome.FAILED: "#b3261e",
+                      DeliveryOutcome.LOOP_STOPPED: "#b3261e"}.get(d.outcome, "#555")
             rows.append(f"<tr><td>{n}</td><td style='text-align:left'>{escape(d.label)}</td><td>{d.depth}</td>"
                         f"<td>{len(d.attempts)}</td><td>{when}</td><td>{durations}</td>"
                         f"<td style='color:{colour}'>{escape(_outcome_text(d))}</td></tr>")
@@ -126,7 +137,7 @@ class AsyncReport:
 
 def _outcome_text(d: Delivery) -> str:
     text = d.outcome + (" (duplicate)" if d.duplicate else "")
-    if d.outcome == "failed":
+    if d.outcome == DeliveryOutcome.FAILED:
         error = d.attempts[-1].error or {}
         text += f": {error.get('errorType')}: {error.get('errorMessage', '')[:120]}"
         text += "; record sent to destination" if d.sent_to_destination else "; discarded"
@@ -136,21 +147,22 @@ def _outcome_text(d: Delivery) -> str:
 class AsyncInvoker:
     """Lambda's asynchronous-invocation queue for one function.
 
-    ``on_failure``: an SQS queue (name, URL or ARN) that receives the invocation record of an event that failed every
-    attempt. ``max_retries``: 0 to 2 (Lambda's default is 2). ``duplicates``: the chance (0 to 1) that a successful
+    ``on_failure``: an SQS queue (name, URL or ARN) or SNS topic (ARN) that receives the invocation record of an event
+    that failed every attempt. ``max_retries``: 0 to 2 (Lambda's default is 2). ``duplicates``: the chance (0 to 1) that a successful
     event is delivered a second time, to show why handlers must be idempotent.
     """
 
-    def __init__(self, function, on_failure: str | None = None, max_retries: int = 2, duplicates: float = 0.0,
-                 seed: int = 0):
+    def __init__(self, function: InvokeTarget, on_failure: str | None = None, max_retries: int = 2,
+                 duplicates: float = 0.0, seed: int = 0, loop_detection: bool = True):
         if max_retries not in (0, 1, 2):
             raise ValueError(f"max_retries={max_retries!r}: Lambda allows 0, 1 or 2 retries of an asynchronous event.")
         if not 0.0 <= duplicates <= 1.0:
             raise ValueError(f"duplicates={duplicates!r} is a probability: a number from 0 to 1.")
         self.function = function
+        self.loop_detection = loop_detection  # False for EventBridge: Lambda detects loops through SQS, SNS, S3 only
         self.max_retries = max_retries
         self.duplicates = duplicates
-        self.on_failure = _queue_url(on_failure) if on_failure else None
+        self.on_failure = resolve_destination(on_failure) if on_failure else None
         self._random = random.Random(seed)
         self._queue: list[Delivery] = []
 
@@ -160,7 +172,7 @@ class AsyncInvoker:
 
     def submit(self, event: dict, label: str = "event", parent: Delivery | None = None) -> Delivery:
         """Queue ``event``; ``parent`` is the delivery whose invocation caused it (the same chain, one deeper)."""
-        _check_payload(event)  # Lambda refuses it when it is queued, not minutes later when it runs
+        event_json(event, ASYNC_LIMIT_BYTES)  # Lambda refuses it when it is queued, not minutes later when it runs
         chain, depth = (parent.chain, parent.depth + 1) if parent else (uuid.uuid4().hex, 1)
         delivery = Delivery(event=event, label=label, chain=chain, depth=depth, due=clock.now(),
                             order=next(_sequence))
@@ -185,8 +197,8 @@ class AsyncInvoker:
         return report
 
     def _attempt(self, d: Delivery) -> None:
-        if d.depth > LOOP_LIMIT:
-            d.outcome = "loop-stopped"
+        if self.loop_detection and d.depth > LOOP_LIMIT:
+            d.outcome = DeliveryOutcome.LOOP_STOPPED
             log.warning("%s (function %s, chain %s, invocation %d)", LOOP_MESSAGE, self.function.name, d.chain[:8],
                         d.depth)
             # AWS documents that a dropped event goes to the on-failure destination, not the record's condition
@@ -197,7 +209,7 @@ class AsyncInvoker:
         invocation = self.function.invoke(d.event, request_id=d.attempts[0].request_id if d.attempts else None)
         d.attempts.append(invocation)
         if invocation.ok:
-            d.outcome = "ok"
+            d.outcome = DeliveryOutcome.OK
             if not d.duplicate and self.duplicates and self._random.random() < self.duplicates:
                 copy = Delivery(event=d.event, label=d.label, chain=d.chain, depth=d.depth, duplicate=True,
                                 due=clock.now(), order=next(_sequence))
@@ -206,7 +218,7 @@ class AsyncInvoker:
             d.due = clock.now() + RETRY_DELAYS_S[d.retries]
             self._queue.append(d)
         else:
-            d.outcome = "failed"
+            d.outcome = DeliveryOutcome.FAILED
             d.destination_record = self._send_record(d, "RetriesExhausted")
 
     def _send_record(self, d: Delivery, condition: str) -> dict:
@@ -227,28 +239,7 @@ class AsyncInvoker:
             record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
             record["responsePayload"] = last.error
         if self.on_failure:
-            aws.client("sqs").send_message(QueueUrl=self.on_failure, MessageBody=json.dumps(record))
+            self.on_failure(record)
             d.sent_to_destination = True
         return record
 
-
-def _check_payload(event) -> None:
-    try:
-        size = len(json.dumps(event).encode())
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"The event must be JSON-serialisable, as every AWS event is ({exc}). Convert datetimes to "
-                        "ISO strings, bytes to base64 text and sets to lists before sending it.") from None
-    if size > PAYLOAD_LIMIT_BYTES:
-        raise ValueError(f"The event is {size:,} bytes; an asynchronous invocation accepts at most "
-                         f"{PAYLOAD_LIMIT_BYTES:,} bytes (1 MB). Put large data in S3 and send its key instead.")
-
-
-def _queue_url(queue: str) -> str:
-    """An SQS queue URL from a queue name, URL or ARN; a clear error if the queue does not exist."""
-    name = queue.rsplit(":", 1)[-1] if queue.startswith("arn:") else queue.rstrip("/").rsplit("/", 1)[-1]
-    sqs = aws.client("sqs")
-    try:
-        return sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    except sqs.exceptions.QueueDoesNotExist:
-        raise ValueError(f"The on-failure destination queue {name!r} does not exist. Create it first: "
-                         f"aws.client('sqs').create_queue(QueueName={name!r})") from None

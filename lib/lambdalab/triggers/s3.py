@@ -17,6 +17,8 @@ import time
 from urllib.parse import quote_plus, unquote_plus
 
 from .. import aws, clock
+from ..moto_patches.s3_events import EVENT_VERSION, s3_object
+from ..runtime import InvokeTarget, check_invoke_target
 from .async_invoke import AsyncInvoker, AsyncReport
 
 EVENT_TYPES = (
@@ -27,13 +29,13 @@ EVENT_TYPES = (
 _sequencer = itertools.count(1)
 
 
-def connect_s3(bucket: str, function, prefix: str | None = None, suffix: str | None = None,
+def connect_s3(bucket: str, function: InvokeTarget, prefix: str | None = None, suffix: str | None = None,
                events=("s3:ObjectCreated:*",), on_failure: str | None = None, max_retries: int = 2,
                duplicates: float = 0.0) -> "S3Trigger":
     """Make every matching change in ``bucket`` invoke ``function`` (a ``runtime.LambdaFunction``) asynchronously.
 
     ``prefix`` / ``suffix`` filter object keys (``"uploads/"``, ``".jpg"``); ``events`` are S3 event types.
-    ``on_failure`` is an SQS queue (name, URL or ARN) for events that fail every attempt. ``duplicates`` (0 to 1)
+    ``on_failure`` is an SQS queue (name, URL or ARN) or SNS topic (ARN) for events that fail every attempt. ``duplicates`` (0 to 1)
     delivers that share of events twice, as S3 and Lambda sometimes do. Calling it again for the same bucket and
     function replaces the earlier configuration. Call ``.drain()`` to deliver what is pending.
     """
@@ -44,9 +46,7 @@ class S3Trigger:
     """A bucket's notifications wired to a function. ``drain()`` delivers what is pending and reports it."""
 
     def __init__(self, bucket, function, prefix, suffix, events, on_failure, max_retries, duplicates):
-        if not hasattr(function, "invoke"):
-            raise TypeError(f"function must be a lambdalab.runtime.LambdaFunction, not {type(function).__name__}: "
-                            "create one with LambdaFunction(name, handler, ...)")
+        check_invoke_target(function)
         events = [events] if isinstance(events, str) else list(events)
         unknown = [e for e in events if e not in EVENT_TYPES]
         if unknown or not events:
@@ -144,12 +144,13 @@ def lambda_record(record: dict) -> dict:
 
     moto leaves out userIdentity, requestParameters, responseElements, the bucket's ownerIdentity and the object's
     sequencer, and encodes ``/`` in the key as ``%2F``. S3 encodes keys like HTML forms (space -> ``+``, other
-    special characters -> ``%XX``) but keeps ``/``. ``versionId`` (versioned buckets only) is not filled in.
+    special characters -> ``%XX``) but keeps ``/``. The object's fields per event type (no size or eTag on a
+    removal, ``versionId`` on versioned buckets) and ``eventVersion`` are S3's already: ``moto_patches.s3_events``.
     """
     key = unquote_plus(record["s3"]["object"]["key"])
     request_id = f"{next(_sequencer):016X}"
     return {
-        "eventVersion": record.get("eventVersion", "2.1"),
+        "eventVersion": record.get("eventVersion", EVENT_VERSION),
         "eventSource": "aws:s3",
         "awsRegion": record.get("awsRegion", aws.backend().region),
         "eventTime": record["eventTime"],
@@ -171,12 +172,16 @@ def lambda_record(record: dict) -> dict:
     }
 
 
-def s3_event(bucket: str, *keys: str, event_name: str = "ObjectCreated:Put", size: int = 0) -> dict:
-    """A hand-made S3 event with one record per key, shaped and encoded as S3 sends it (for tests and demos)."""
+def s3_event(bucket: str, *keys: str, event_name: str = "ObjectCreated:Put", size: int = 0,
+             version_id: str | None = None) -> dict:
+    """A hand-made S3 event with one record per key, shaped and encoded as S3 sends it (for tests and demos).
+
+    ``version_id``: the object's version, as on a bucket with versioning enabled."""
     when = clock.now_datetime().isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    records = [{"eventTime": when, "eventName": event_name,
+    records = [{"eventVersion": EVENT_VERSION, "eventTime": when, "eventName": event_name,
                 "s3": {"configurationId": "manual", "bucket": {"name": bucket},
-                       "object": {"key": quote_plus(key), "size": size, "eTag": ""}}} for key in keys]
+                       "object": s3_object(event_name, {"key": quote_plus(key), "size": size, "eTag": ""},
+                                           version_id)}} for key in keys]
     return {"Records": [lambda_record(r) for r in records]}
 
 

@@ -21,15 +21,20 @@ from collections import deque
 from dataclasses import dataclass
 
 from ... import clock
+from ...payloads import SYNC_LIMIT_BYTES
+from ...runtime import Invocation, InvokeTarget
 from .records import failure_message, iso
 from .result import BatchAttempt, Blocked, Discarded, DrainResult, WindowResult
+from .settings import REPORT_BATCH_ITEM_FAILURES, Settings
+from .states import BatchKind, Outcome
 
-PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit caps a batch
+__all__ = ["Engine", "Settings", "REPORT_BATCH_ITEM_FAILURES", "judge", "backoff_s"]
+
+PAYLOAD_LIMIT_BYTES = SYNC_LIMIT_BYTES  # Lambda's synchronous payload limit caps a batch
 STATE_LIMIT_BYTES = 1024 * 1024  # tumbling-window state per shard
 EVENT_OVERHEAD_BYTES = 1024  # the event around the records (tumbling-window fields included)
 BACKOFF_FIRST_S = 1.0  # retry back-off: 1 s, doubling, at most 60 s (Lambda documents "exponential back-off")
 BACKOFF_MAX_S = 60.0
-REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 
 
 def backoff_s(retry: int) -> float:
@@ -37,31 +42,12 @@ def backoff_s(retry: int) -> float:
     return min(BACKOFF_FIRST_S * 2 ** (retry - 1), BACKOFF_MAX_S)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """A mapping's processing settings, named as in Lambda's API (validated by ``lambdalab.triggers.streams``)."""
-
-    batch_size: int = 100
-    batching_window_s: float = 0
-    parallelization_factor: int = 1
-    bisect: bool = False
-    max_retries: int = -1  # -1: until the record expires
-    max_record_age_s: float = -1  # -1: until the stream's retention removes it
-    report_item_failures: bool = False
-    tumbling_window_s: float = 0  # 0: no tumbling window
-
-    def age_limit(self, retention_s: float) -> float:
-        if self.max_record_age_s == -1:
-            return retention_s
-        return min(self.max_record_age_s, retention_s)
-
-
 @dataclass(eq=False)
 class Batch:
     """Records cut from one lane, with their retry bookkeeping."""
 
     records: list
-    kind: str = "batch"  # how it came about: batch | retry | bisect | partial-retry | window-end
+    kind: BatchKind = BatchKind.BATCH  # how it came about
     retries: int = 0  # failed attempts counted against MaximumRetryAttempts
     invokes: int = 0  # invocations that carried these records (Lambda's approximateInvokeCount)
     final: bool = False  # the closing invocation of a tumbling window (no records)
@@ -75,13 +61,13 @@ class Batch:
 class Verdict:
     """How Lambda reads an invocation's outcome."""
 
-    outcome: str  # ok | partial | error | timeout | killed | invalid
+    outcome: Outcome
     first_failed: int | None = None  # index of the lowest failed record (partial)
     failed: tuple = ()
     detail: str = ""
 
 
-def judge(invocation, records: list, *, report_item_failures: bool, tumbling: bool) -> Verdict:
+def judge(invocation: Invocation, records: list, *, report_item_failures: bool, tumbling: bool) -> Verdict:
     """Success, partial failure or failure, exactly as Lambda decides it.
 
     With ``ReportBatchItemFailures``: a null/empty response or an empty/null ``batchItemFailures`` is success; an
@@ -90,34 +76,33 @@ def judge(invocation, records: list, *, report_item_failures: bool, tumbling: bo
     """
     error = invocation.error
     if error is not None:
-        status = getattr(invocation, "status", "error")
-        return Verdict(status if status in ("timeout", "killed") else "error",
+        return Verdict(Outcome.of_failed(invocation.status),
                        detail=f"{error.get('errorType', 'Error')}: {error.get('errorMessage', '')}")
     response = invocation.response
     if tumbling and not (isinstance(response, dict) and isinstance(response.get("state"), dict)):
-        return Verdict("invalid", detail="with a tumbling window the function must return {'state': {...}}")
+        return Verdict(Outcome.INVALID, detail="with a tumbling window the function must return {'state': {...}}")
     if not report_item_failures or not isinstance(response, dict):
-        return Verdict("ok")
+        return Verdict(Outcome.OK)
     failures = response.get("batchItemFailures")
     if not failures:
-        return Verdict("ok")
+        return Verdict(Outcome.OK)
     if not isinstance(failures, list):
-        return Verdict("invalid", detail="batchItemFailures must be a list of {'itemIdentifier': ...}")
+        return Verdict(Outcome.INVALID, detail="batchItemFailures must be a list of {'itemIdentifier': ...}")
     where = {r.seq: i for i, r in enumerate(records)}
     first, failed = None, []
     for item in failures:
         if not isinstance(item, dict) or "itemIdentifier" not in item:
-            return Verdict("invalid", detail=f"{item!r} has no 'itemIdentifier' key: the whole batch fails")
+            return Verdict(Outcome.INVALID, detail=f"{item!r} has no 'itemIdentifier' key: the whole batch fails")
         ident = item["itemIdentifier"]
         if ident is None or ident == "":
-            return Verdict("invalid", detail="an itemIdentifier is empty or null: the whole batch fails")
+            return Verdict(Outcome.INVALID, detail="an itemIdentifier is empty or null: the whole batch fails")
         try:
             index = where[int(str(ident))]
         except (ValueError, KeyError):
-            return Verdict("invalid", detail=f"itemIdentifier {ident!r} is not a sequence number in this batch")
+            return Verdict(Outcome.INVALID, detail=f"itemIdentifier {ident!r} is not a sequence number in this batch")
         failed.append(str(ident))
         first = index if first is None else min(first, index)
-    return Verdict("partial", first, tuple(failed), f"{len(failed)} of {len(records)} records failed")
+    return Verdict(Outcome.PARTIAL, first, tuple(failed), f"{len(failed)} of {len(records)} records failed")
 
 
 class Lane:
@@ -162,7 +147,7 @@ class Lane:
 class Engine:
     """Runs one event source mapping: ``drain()`` polls until nothing is pending (or every busy lane is blocked)."""
 
-    def __init__(self, source, function, settings: Settings, keep=None, deliver=None, function_arn: str = ""):
+    def __init__(self, source, function: InvokeTarget, settings: Settings, keep=None, deliver=None, function_arn: str = ""):
         self.source = source
         self.function = function
         self.settings = settings
@@ -257,7 +242,7 @@ class Engine:
                     continue
                 return batch
             if self._window_turns(lane) or (lane.window and not lane.pending and now >= lane.window[1]):
-                lane.queue.append(Batch([], kind="window-end", final=True))
+                lane.queue.append(Batch([], kind=BatchKind.WINDOW_END, final=True))
                 continue
             if not lane.pending:
                 return None
@@ -354,21 +339,21 @@ class Engine:
         result.batches.append(BatchAttempt(
             round=self.round, at=now, shard_id=lane.shard_id, lane=lane.name, records=batch.records, kind=batch.kind,
             attempt=batch.invokes, outcome=verdict.outcome, detail=verdict.detail, failed=verdict.failed,
-            processed={"ok": len(batch.records), "partial": verdict.first_failed}.get(verdict.outcome, 0),
+            processed={Outcome.OK: len(batch.records), Outcome.PARTIAL: verdict.first_failed}.get(verdict.outcome, 0),
             invocation=invocation, window=lane.window))
-        batch.request_id = getattr(invocation, "request_id", None)
+        batch.request_id = invocation.request_id
         batch.function_error = invocation.error is not None
         batch.detail = verdict.detail
-        if verdict.outcome in ("ok", "partial") and s.tumbling_window_s:
+        if verdict.outcome in (Outcome.OK, Outcome.PARTIAL) and s.tumbling_window_s:
             self._keep_state(lane, batch, invocation.response["state"], result)
-        if verdict.outcome == "ok":
+        if verdict.outcome == Outcome.OK:
             lane.queue.popleft()
             lane.stalled = 0
             lane.settle(batch.records[-1] if batch.records else None)
             result.processed += len(batch.records)
-        elif verdict.outcome == "partial":
+        elif verdict.outcome == Outcome.PARTIAL:
             done, rest = batch.records[:verdict.first_failed], batch.records[verdict.first_failed:]
-            retry = Batch(rest, "partial-retry", batch.retries, batch.invokes, request_id=batch.request_id,
+            retry = Batch(rest, BatchKind.PARTIAL_RETRY, batch.retries, batch.invokes, request_id=batch.request_id,
                           detail=verdict.detail)
             lane.queue[0] = retry
             if done:
@@ -378,14 +363,14 @@ class Engine:
             self._retry_or_discard(lane, retry, now, result, block_after)
         elif s.bisect and len(batch.records) > 1:
             middle = len(batch.records) // 2
-            halves = [Batch(part, "bisect", batch.retries, batch.invokes, request_id=batch.request_id,
+            halves = [Batch(part, BatchKind.BISECT, batch.retries, batch.invokes, request_id=batch.request_id,
                             function_error=batch.function_error, detail=batch.detail)
                       for part in (batch.records[:middle], batch.records[middle:])]
             lane.queue.popleft()
             lane.queue.extendleft(reversed(halves))
             result.bisections += 1
         else:
-            batch.kind = "retry"
+            batch.kind = BatchKind.RETRY
             self._retry_or_discard(lane, batch, now, result, block_after)
 
     def _keep_state(self, lane: Lane, batch: Batch, state: dict, result: DrainResult) -> None:
@@ -398,7 +383,7 @@ class Engine:
             return
         lane.state = state
         if len(json.dumps(state)) > STATE_LIMIT_BYTES:  # Lambda ends the window early; it goes on with fresh state
-            lane.queue.insert(1, Batch([], kind="window-end", final=True, early=True))
+            lane.queue.insert(1, Batch([], kind=BatchKind.WINDOW_END, final=True, early=True))
 
     def _retry_or_discard(self, lane: Lane, batch: Batch, now: float, result: DrainResult, block_after: int):
         s = self.settings
@@ -438,7 +423,7 @@ class Engine:
         result.discarded.append(Discarded(
             round=self.round, at=now, shard_id=lane.shard_id, lane=lane.name, records=batch.records,
             condition=condition, attempts=batch.invokes, detail=batch.detail, message=message,
-            destination=getattr(self.deliver, "destination", None)))
+            destination=self.deliver.arn if self.deliver else None))
 
     def _finish(self, result: DrainResult) -> None:
         result.checkpoints = self.checkpoints()

@@ -80,6 +80,9 @@ def kinesis_record(raw: dict, shard_id: str, stream_arn: str, region: str, ident
     # the event's JSON size, computed rather than serialised: this runs for every record read
     size = (_KINESIS_FIXED + _json_len(key) + 2 * len(seq) + len(data) + len(repr(arrival)) + len(shard_id)
             + _json_len(identity_arn) + _json_len(region) + _json_len(stream_arn))
+    if raw.get("EncryptionType") == "KMS":  # records of an encrypted stream say so; others have no such field
+        event["kinesis"]["encryptionType"] = "KMS"
+        size += len(', "encryptionType": "KMS"')
     return Record(shard_id, seq, int(seq), key, arrival, size, event)
 
 
@@ -110,7 +113,7 @@ def dynamodb_record(raw: dict, shard_id: str, stream_arn: str, region: str) -> R
         "eventName": raw["eventName"],
         "eventVersion": "1.1",
         "eventSource": "aws:dynamodb",
-        "awsRegion": raw.get("awsRegion", region),
+        "awsRegion": region,  # the stream's region
         "dynamodb": body,
         "eventSourceARN": stream_arn,
     }

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html import escape
 
+from .states import RETRIES, BatchKind, Outcome
+
 
 def _range(records) -> str:
     if not records:
@@ -40,9 +42,9 @@ class BatchAttempt(_Records):
     shard_id: str
     lane: str  # the shard, or "shard#n": its n-th ordered sub-sequence when ParallelizationFactor > 1
     records: list = field(repr=False)
-    kind: str = "batch"  # batch | retry | bisect | partial-retry | window-end
+    kind: BatchKind = BatchKind.BATCH
     attempt: int = 1  # invocations that carried these records so far, this one included
-    outcome: str = "ok"  # ok | partial | error | timeout | killed | invalid
+    outcome: Outcome = Outcome.OK
     detail: str = ""
     failed: tuple = ()  # itemIdentifiers reported in batchItemFailures
     processed: int = 0  # records this attempt settled: all when ok, those before the lowest failure when partial
@@ -59,7 +61,7 @@ class BatchAttempt(_Records):
 
     @property
     def ok(self) -> bool:
-        return self.outcome == "ok"
+        return self.outcome == Outcome.OK
 
     def __repr__(self):
         extra = f" ({self.detail})" if self.detail and not self.ok else ""
@@ -145,7 +147,7 @@ class DrainResult:
     @property
     def retries(self) -> int:
         """Attempts that repeated records after a failure (bisected halves are not retries: they are free)."""
-        return sum(1 for b in self.batches if b.kind in ("retry", "partial-retry"))
+        return sum(1 for b in self.batches if b.kind in RETRIES)
 
     @property
     def destination_messages(self) -> list[dict]:
@@ -194,7 +196,7 @@ class DrainResult:
             status = "BLOCKED" if lane in self.blocked else ("pending" if self.pending.get(lane) else "caught up")
             rows.append({"shard": lane, "batches": len(mine), "ok": sum(b.ok for b in mine),
                          "failed": sum(not b.ok for b in mine),
-                         "retries": sum(b.kind in ("retry", "partial-retry") for b in mine),
+                         "retries": sum(b.kind in RETRIES for b in mine),
                          "records_processed": sum(b.processed for b in mine),
                          "discarded": sum(d.size for d in gone), "checkpoint": self.checkpoints.get(lane),
                          "status": status})

@@ -121,7 +121,7 @@ class DynamoDBStreamSource(_Source):
                 "{'StreamEnabled': True, 'StreamViewType': 'NEW_AND_OLD_IMAGES'}).")
         self.arn = description["LatestStreamArn"]
         self.view_type = spec.get("StreamViewType")
-        self.region = aws.backend().region
+        self.region = self.arn.split(":")[3]  # the stream's region, which every record names (awsRegion)
         self.client = aws.client("dynamodbstreams")
         shards, start = [], {}
         while True:

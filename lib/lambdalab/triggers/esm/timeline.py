@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 
-COLOURS = {"ok": "#2e7d32", "partial": "#ef6c00", "error": "#c62828", "timeout": "#c62828", "killed": "#c62828",
-           "invalid": "#ad1457", "window-end": "#1565c0"}
-LEGEND = [("ok", "succeeded"), ("partial", "partial failure (retried from the lowest failed record)"),
-          ("error", "failed (error, timeout)"), ("invalid", "invalid partial-batch response"),
-          ("window-end", "tumbling window's final invocation")]
-HATCHES = {"retry": "/", "partial-retry": "/"}  # bisected halves get a dashed black outline instead
-HATCH_LEGEND = [("retry", "retry of the same records"), ("partial-retry", "retry after a partial failure")]
+from .states import BatchKind, Outcome
+
+COLOURS = {Outcome.OK: "#2e7d32", Outcome.PARTIAL: "#ef6c00", Outcome.ERROR: "#c62828", Outcome.TIMEOUT: "#c62828",
+           Outcome.KILLED: "#c62828", Outcome.INVALID: "#ad1457", BatchKind.WINDOW_END: "#1565c0"}
+LEGEND = [(Outcome.OK, "succeeded"), (Outcome.PARTIAL, "partial failure (retried from the lowest failed record)"),
+          (Outcome.ERROR, "failed (error, timeout)"), (Outcome.INVALID, "invalid partial-batch response"),
+          (BatchKind.WINDOW_END, "tumbling window's final invocation")]
+HATCHES = {BatchKind.RETRY: "/", BatchKind.PARTIAL_RETRY: "/"}  # bisected halves get a dashed black outline instead
+HATCH_LEGEND = [(BatchKind.RETRY, "retry of the same records"),
+                (BatchKind.PARTIAL_RETRY, "retry after a partial failure")]
 MAX_LABELS = 60
 
 
@@ -20,6 +23,13 @@ def shard_label(lane: str) -> str:
     found = re.fullmatch(r"shardId-0*(\d+)", shard)
     name = f"shard {found.group(1) if found else '…' + shard[-8:]}"
     return f"{name} / part {part}" if part else name
+
+
+def _label(batch) -> str:
+    """A batch's sequence range, or its record count when the numbers are AWS's 56-digit ones (too long to show)."""
+    if len(batch.first) > 6:
+        return f"{batch.size} rec"
+    return batch.range if batch.size > 1 else batch.first
 
 
 def plot_timeline(result, ax=None):
@@ -38,14 +48,14 @@ def plot_timeline(result, ax=None):
     labelled = len(result.batches) <= MAX_LABELS
     seen = set()
     for b in result.batches:
-        key = "window-end" if b.kind == "window-end" and b.ok else b.outcome
+        key = BatchKind.WINDOW_END if b.kind == BatchKind.WINDOW_END and b.ok else b.outcome
         seen.update({key, b.kind})
-        half = b.kind == "bisect"
+        half = b.kind == BatchKind.BISECT
         ax.add_patch(Rectangle((b.round - 0.4, row[b.lane] - 0.35), 0.8, 0.7, facecolor=COLOURS.get(key, "#757575"),
                                edgecolor="black" if half else "white", linestyle="--" if half else "-",
                                linewidth=1.2 if half else 1.0, hatch=HATCHES.get(b.kind)))
         if labelled and b.records:
-            ax.text(b.round, row[b.lane], b.range if b.size > 1 else b.first, ha="center", va="center",
+            ax.text(b.round, row[b.lane], _label(b), ha="center", va="center",
                     fontsize=7, color="white", clip_on=True)
     for d in result.discarded:
         ax.plot(d.round + 0.42, row[d.lane], marker="X", markersize=11, color="#4a148c", linestyle="none")
@@ -64,7 +74,7 @@ def plot_timeline(result, ax=None):
     handles = [Patch(facecolor=COLOURS[k], label=text) for k, text in LEGEND if k in seen]
     handles += [Patch(facecolor="#9e9e9e", edgecolor="#333", hatch=HATCHES[k], label=text)
                 for k, text in HATCH_LEGEND if k in seen]
-    if "bisect" in seen:
+    if BatchKind.BISECT in seen:
         handles.append(Patch(facecolor="#9e9e9e", edgecolor="black", linestyle="--", label="half of a bisected batch"))
     if result.discarded:
         handles.append(ax.plot([], [], marker="X", color="#4a148c", linestyle="none", label="batch discarded")[0])

@@ -1,0 +1,188 @@
+"""Inside a Lambda worker: record every AWS call the handler makes and refuse what its execution role does not allow.
+
+Activated by ``lambdalab._worker`` only for a function with an execution role (``LambdaFunction(..., role=...)``),
+before the handler is imported, so calls made at INIT count too. It hooks botocore's events on every session the
+handler creates (``boto3.client(...)`` uses one):
+
+- ``before-parameter-build``: turn the call into an IAM action and a resource ARN (``s3.get_object(Bucket="in",
+  Key="a.jpg")`` -> ``s3:GetObject`` on ``arn:aws:s3:::in/a.jpg``) plus the condition keys of the request;
+- ``before-call``: evaluate the role's policies (``lambdalab.security.policy``) and, when they do not allow the call,
+  answer it with AccessDenied worded as AWS words it, without sending it. Every call is appended to a JSON-lines file
+  the runtime's side reads (``lambdalab.security.report``). Secret values and other parameters are never recorded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from urllib.parse import urlparse
+
+from lambdalab.security import policy as iam
+
+# botocore operation -> IAM action, where the action's name is not the operation's (the rest are service:Operation)
+ACTIONS = {
+    ("s3", "HeadObject"): "s3:GetObject", ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListObjects"): "s3:ListBucket", ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "DeleteObjects"): "s3:DeleteObject", ("s3", "CopyObject"): "s3:PutObject",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets", ("s3", "GetObjectAttributes"): "s3:GetObject",
+    ("lambda", "Invoke"): "lambda:InvokeFunction", ("monitoring", "PutMetricData"): "cloudwatch:PutMetricData",
+}
+PREFIXES = {"monitoring": "cloudwatch"}  # botocore signing name -> IAM service prefix
+ACCESS_DENIED = {"s3": ("AccessDenied", 403), "sqs": ("AccessDenied", 403), "sns": ("AuthorizationError", 403),
+                 "sts": ("AccessDenied", 403), "iam": ("AccessDenied", 403)}  # the rest: AccessDeniedException, 400
+
+_settings: dict = {}
+_lock = threading.Lock()
+_out = None
+_internal = threading.local()  # set while this module makes calls of its own (they are not the handler's)
+_secret_arns: dict = {}
+
+
+def activate(settings: dict) -> None:
+    """Hook every botocore session created from now on. ``settings``: role_arn, function_name, account, region,
+    policies (documents), record_path, environment (id)."""
+    global _out
+    import botocore.session
+
+    _settings.update(settings)
+    _out = open(settings["record_path"], "a", encoding="utf-8")
+    _write({"kind": "environment", "environment": settings["environment"], "role_arn": settings["role_arn"],
+            "log_stream": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""), "t": time.time()})
+    original = botocore.session.Session.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if not getattr(_internal, "active", False):
+            events = self.get_component("event_emitter")
+            events.register("before-parameter-build", _describe)
+            events.register_first("before-call", _check)
+
+    botocore.session.Session.__init__ = init
+
+
+def _write(record: dict) -> None:
+    with _lock:
+        _out.write(json.dumps(record) + "\n")
+        _out.flush()
+
+
+def describe(service: str, operation: str, params: dict, region: str, account: str) -> tuple[str, str, dict]:
+    """(IAM action, resource ARN, condition keys) for one API call; the resource is ``*`` when IAM has none."""
+    prefix = PREFIXES.get(service, service)
+    action = ACTIONS.get((service, operation), f"{prefix}:{operation}")
+    where = f"{region}:{account}"
+    context = {"aws:RequestedRegion": region, "aws:SecureTransport": "true"}
+    resource = "*"
+    p = params or {}
+    if prefix == "s3" and p.get("Bucket"):
+        resource = f"arn:aws:s3:::{p['Bucket']}" + (f"/{p['Key']}" if p.get("Key") else "")
+        if "Prefix" in p:
+            context["s3:prefix"] = p["Prefix"]
+    elif prefix == "dynamodb":
+        table = p.get("TableName") or next(iter(p.get("RequestItems") or {}), None)
+        if p.get("StreamArn"):
+            resource = p["StreamArn"]
+        elif table:
+            resource = table if table.startswith("arn:") else f"arn:aws:dynamodb:{where}:table/{table}"
+    elif prefix == "kinesis":
+        name = p.get("StreamARN") or p.get("StreamName")
+        if name:
+            resource = name if name.startswith("arn:") else f"arn:aws:kinesis:{where}:stream/{name}"
+    elif prefix == "sqs" and p.get("QueueUrl"):
+        path = urlparse(p["QueueUrl"]).path.strip("/").split("/")
+        owner = path[0] if len(path) > 1 and path[0].isdigit() else account
+        resource = f"arn:aws:sqs:{region}:{owner}:{path[-1]}"
+    elif prefix == "sns" and (p.get("TopicArn") or p.get("TargetArn")):
+        resource = p.get("TopicArn") or p["TargetArn"]
+    elif prefix == "secretsmanager" and p.get("SecretId"):
+        resource = secret_arn(p["SecretId"], region, account)
+        context["secretsmanager:SecretId"] = resource
+        if operation == "GetSecretValue":
+            context["secretsmanager:VersionStage"] = p.get("VersionStage", "AWSCURRENT")
+    elif prefix == "lambda" and p.get("FunctionName"):
+        name = p["FunctionName"]
+        resource = name if name.startswith("arn:") else f"arn:aws:lambda:{where}:function:{name}"
+    elif prefix == "logs" and p.get("logGroupName"):
+        resource = f"arn:aws:logs:{where}:log-group:{p['logGroupName']}"
+        if p.get("logStreamName"):
+            resource += f":log-stream:{p['logStreamName']}"
+    elif prefix == "events":
+        bus = p.get("EventBusName") or "default"
+        resource = bus if bus.startswith("arn:") else f"arn:aws:events:{where}:event-bus/{bus}"
+        if operation == "PutEvents":
+            buses = {e.get("EventBusName") or "default" for e in p.get("Entries") or []} or {"default"}
+            bus = sorted(buses)[0]
+            resource = bus if bus.startswith("arn:") else f"arn:aws:events:{where}:event-bus/{bus}"
+    elif prefix == "ssm" and p.get("Name"):
+        resource = f"arn:aws:ssm:{where}:parameter/{p['Name'].lstrip('/')}"
+    elif prefix == "kms" and p.get("KeyId"):
+        key = p["KeyId"]
+        resource = key if key.startswith("arn:") else f"arn:aws:kms:{where}:{'' if key.startswith('alias/') else 'key/'}{key}"
+    return action, resource, context
+
+
+def secret_arn(secret_id: str, region: str, account: str) -> str:
+    """A secret's full ARN (with AWS's random six-character suffix), looked up once per name and environment."""
+    if secret_id.startswith("arn:"):
+        return secret_id
+    if secret_id not in _secret_arns:
+        found = None
+        _internal.active = True
+        try:
+            import botocore.session
+
+            client = botocore.session.Session().create_client("secretsmanager", region_name=region)
+            found = client.describe_secret(SecretId=secret_id)["ARN"]
+        except Exception:  # no such secret (the real call will say so), or unreachable
+            found = None
+        finally:
+            _internal.active = False
+        # without the real ARN, one that policies naming "name-*" or "name-??????" still match
+        _secret_arns[secret_id] = found or f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}-??????"
+    return _secret_arns[secret_id]
+
+
+def _describe(params, model, context, **_):
+    if getattr(_internal, "active", False):
+        return
+    service = model.service_model.signing_name
+    context["lambdalab_call"] = describe(service, model.name, params, _settings["region"], _settings["account"])
+
+
+def _check(model, context, **_):
+    if getattr(_internal, "active", False):
+        return None
+    service = model.service_model.signing_name
+    action, resource, keys = context.pop("lambdalab_call", None) or describe(
+        service, model.name, {}, _settings["region"], _settings["account"])
+    keys = {**keys, "aws:PrincipalArn": _settings["role_arn"], "aws:PrincipalAccount": _settings["account"]}
+    decision = iam.evaluate(_settings["policies"], action, resource, keys) if _settings["policies"] else iam.Decision(False)
+    _write({"kind": "call", "environment": _settings["environment"], "role_arn": _settings["role_arn"],
+            "action": action, "resource": resource, "allowed": decision.allowed,
+            "explicit_deny": decision.explicit_deny, "t": time.time()})
+    if decision.allowed:
+        return None
+    return _denial(service, action, resource, decision.explicit_deny)
+
+
+def denial_message(role_arn: str, function_name: str, account: str, action: str, resource: str,
+                   explicit: bool) -> str:
+    """AccessDenied's message as AWS writes it for a Lambda function's assumed role."""
+    role = role_arn.rsplit("/", 1)[-1]
+    who = f"arn:aws:sts::{account}:assumed-role/{role}/{function_name}"
+    why = ("with an explicit deny in an identity-based policy" if explicit
+           else f"because no identity-based policy allows the {action} action")
+    return f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
+
+
+def _denial(service, action, resource, explicit):
+    from botocore.awsrequest import AWSResponse
+
+    code, status = ACCESS_DENIED.get(service, ("AccessDeniedException", 400))
+    message = denial_message(_settings["role_arn"], _settings["function_name"], _settings["account"], action,
+                             resource, explicit)
+    http = AWSResponse("", status, {}, None)
+    http._content = b""
+    return http, {"Error": {"Code": code, "Message": message},
+                  "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": {}, "RetryAttempts": 0}}

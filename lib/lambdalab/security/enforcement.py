@@ -1,0 +1,78 @@
+"""The runtime's side of enforced execution roles: what a worker needs to act as the role, and where its calls go.
+
+At each cold start of a function that has a role, the runtime asks ``worker_settings`` for the role's policies (read
+from IAM on the backend at that moment, as Lambda reads the role's credentials at INIT) and a file to record calls in;
+the worker (``lambdalab._call_recorder``) evaluates every AWS call against them and appends it to the file.
+A function left on the default role is not enforced and records nothing, so it costs nothing.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import tempfile
+import threading
+import weakref
+
+from .. import aws
+from ..runtime import DEFAULT_ROLE
+from . import roles
+
+_lock = threading.Lock()
+_folders: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # function -> its records folder
+_base: str | None = None
+
+
+def enforced(function) -> bool:
+    """True when the function was given a role of its own (its calls are then checked and recorded)."""
+    return bool(function.role) and function.role != DEFAULT_ROLE
+
+
+def _folder(function) -> str:
+    global _base
+    with _lock:
+        if _base is None:
+            _base = tempfile.mkdtemp(prefix="lambdalab-calls-")
+            atexit.register(shutil.rmtree, _base, True)
+        if function not in _folders:
+            _folders[function] = tempfile.mkdtemp(prefix=f"{function.name}-", dir=_base)
+        return _folders[function]
+
+
+def worker_settings(function, environment_id: str) -> dict | None:
+    """What a new execution environment of ``function`` needs to run as its role (None: no role, nothing to do)."""
+    if not enforced(function):
+        return None
+    roles.check_lambda_may_assume(function.role)
+    backend = aws.backend()
+    return {"role_arn": function.role_arn, "function_name": function.name, "account": backend.account_id,
+            "region": backend.region, "policies": roles.role_policies(function.role),
+            "record_path": os.path.join(_folder(function), f"{environment_id}.jsonl"),
+            "environment": environment_id}
+
+
+def recorded(function) -> list[dict]:
+    """Everything the function's environments recorded, oldest first (environments started, calls made)."""
+    with _lock:
+        folder = _folders.get(function)
+    if folder is None or not os.path.isdir(folder):
+        return []
+    records = []
+    for name in os.listdir(folder):
+        with open(os.path.join(folder, name), encoding="utf-8") as lines:
+            for line in lines:
+                if line.endswith("\n"):  # a line still being written is read next time
+                    records.append(json.loads(line))
+    return sorted(records, key=lambda r: r["t"])
+
+
+def forget(function) -> None:
+    """Start the function's record afresh (before a new experiment with the same function). Warm environments keep
+    recording: their files are emptied, not removed."""
+    with _lock:
+        folder = _folders.get(function)
+    if folder and os.path.isdir(folder):
+        for name in os.listdir(folder):
+            with open(os.path.join(folder, name), "r+", encoding="utf-8") as records:
+                records.truncate(0)

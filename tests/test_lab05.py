@@ -1,0 +1,130 @@
+"""Lab 5 (least privilege): the solution passes every check, the student version reports TODOs, and each kind of wrong
+policy fails the check it should, with a message that says what to change."""
+import pytest
+
+from lambdalab import labs
+from lambdalab.labs import lab05
+from test_labs_check import notebook_namespace
+
+LOGS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+@pytest.fixture
+def solution(root, backend):
+    return notebook_namespace(root / "solutions" / "lab05_least_privilege.ipynb")
+
+
+@pytest.fixture
+def student(root, backend):
+    return notebook_namespace(root / "labs" / "lab05_least_privilege.ipynb")
+
+
+def policy(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def logs(function_name, resource=None):
+    return {"Effect": "Allow", "Action": LOGS,
+            "Resource": resource or f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{function_name}:*"}
+
+
+def full(result):
+    """Everything a student reads about a result: message, expected, actual, hint."""
+    return " ".join(str(x) for x in (result.message, result.expected, result.actual, result.hint) if x)
+
+
+def with_thumbnail_policy(solution, make):
+    namespace = dict(solution)
+    namespace["thumbnail_policy"] = make
+    return namespace
+
+
+def result(namespace, check_id, hidden=False):
+    report = labs.check("lab05", check_id.split(".")[0], namespace=namespace, hidden=hidden, seed=3)
+    return report[check_id.split(".")[1]]
+
+
+def test_the_solution_passes_every_public_and_hidden_check(solution):
+    report = labs.check("lab05", namespace=solution)
+    assert report.passed and report.points == report.max_points == 11, report.text()
+    everything = labs.check("lab05", namespace=solution, hidden=True, seed=7)
+    assert everything.passed and everything.points == lab05.LAB.points == 20, everything.text()
+
+
+def test_the_student_version_is_reported_as_not_written_yet(student):
+    report = labs.check("lab05", namespace=student, hidden=True, seed=1)
+    assert report.points == 0 and {r.status for r in report.results} == {"todo"}
+    assert "`thumbnail_policy` is not written yet" in report["the_function_works_under_your_policy"].message
+
+
+def test_too_narrow_fails_with_the_denied_call(solution):
+    make = lambda i, o, f: policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{i}/*"},
+                                  logs(f))
+    found = result(with_thumbnail_policy(solution, make), "task1.the_function_works_under_your_policy")
+    assert found.status == "failed" and "denied a call it needs" in found.message
+    assert "s3:PutObject on arn:aws:s3:::lab05-thumbs-" in full(found) and "AccessDenied" in full(found)
+
+
+def test_over_broad_works_but_fails_the_least_privilege_checks(solution):
+    make = lambda i, o, f: policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, logs(f))
+    namespace = with_thumbnail_policy(solution, make)
+    assert result(namespace, "task1.the_function_works_under_your_policy").passed
+    wild = result(namespace, "task1.no_wildcard_actions_and_only_reads_on_the_input")
+    assert wild.status == "failed" and "allows more actions than it names" in wild.message
+    hidden = result(namespace, "task1.forbidden_calls_are_denied", hidden=True)
+    assert hidden.status == "failed" and "s3:DeleteObject" in hidden.message
+
+
+def test_writing_to_the_input_bucket_is_refused(solution):
+    make = lambda i, o, f: policy({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                                   "Resource": [f"arn:aws:s3:::{i}/*", f"arn:aws:s3:::{o}/*"]}, logs(f))
+    found = result(with_thumbnail_policy(solution, make), "task1.no_wildcard_actions_and_only_reads_on_the_input")
+    assert found.status == "failed" and "overwrite the originals" in full(found)
+    unused = result(with_thumbnail_policy(solution, make), "task1.nothing_unused", hidden=True)
+    assert unused.status == "failed" and "never used" in unused.message
+
+
+def test_missing_or_account_wide_log_permissions(solution):
+    no_logs = lambda i, o, f: policy(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{i}/*"},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{o}/*"})
+    found = result(with_thumbnail_policy(solution, no_logs), "task1.lambda_can_write_the_logs")
+    assert found.status == "failed" and "logs:PutLogEvents" in full(found)
+    tutorial = lambda i, o, f: policy(*no_logs(i, o, f)["Statement"], logs(f, "arn:aws:logs:*:*:*"))
+    namespace = with_thumbnail_policy(solution, tutorial)
+    assert result(namespace, "task1.lambda_can_write_the_logs").passed
+    assert result(namespace, "task1.logs_only_for_this_function", hidden=True).status == "failed"
+
+
+def test_hard_coded_names_fail(solution):
+    make = lambda i, o, f: policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::photos-in/*"},
+                                  {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::photos-out/*"},
+                                  logs("thumbnail"))
+    found = result(with_thumbnail_policy(solution, make), "task1.the_function_works_under_your_policy")
+    assert found.status == "failed"
+
+
+def test_not_a_policy_is_refused_with_the_shape_to_write(solution):
+    found = result(with_thumbnail_policy(solution, lambda i, o, f: {"Statement": [{"Action": "s3:GetObject"}]}),
+                   "task1.the_function_works_under_your_policy")
+    assert found.status == "failed" and "not a policy IAM would accept" in found.message
+
+
+def test_a_parser_that_only_knows_the_example_fails_the_hidden_check(solution):
+    namespace = dict(solution)
+    namespace["missing_permission"] = lambda m: {"action": m.split("perform: ")[1].split(" ")[0],
+                                                 "resource": m.split("on resource: ")[1].split(" because")[0]}
+    assert result(namespace, "task2.reads_the_example").passed
+    assert result(namespace, "task2.reads_other_services_and_explicit_denies", hidden=True).status == "failed"
+
+
+def test_a_secrets_policy_that_allows_every_secret_action_fails_hidden(solution):
+    namespace = dict(solution)
+    namespace["secret_reader_policy"] = lambda arn, f: policy(
+        {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}, logs(f))
+    assert result(namespace, "task3.the_function_reads_its_secret").passed
+    hidden = result(namespace, "task3.only_that_secret_and_only_reading", hidden=True)
+    assert hidden.status == "failed" and "secretsmanager:GetSecretValue on" in hidden.message
+    namespace["secret_reader_policy"] = lambda arn, f: policy(logs(f))
+    denied = result(namespace, "task3.the_function_reads_its_secret")
+    assert denied.status == "failed" and "GetSecretValue" in full(denied)
