@@ -3,15 +3,23 @@
 each lab, Run All in each, and fail on a dead link, an error or stderr output, "Error displaying widget" or a broken
 image. A screenshot of each page goes to $LAMBDALAB_SCREENSHOTS (default: the test's temp folder).
 
-It walks whatever notebooks exist: "Next" is the link in a notebook's navigation line whose text ends with an arrow
-(a notebook not written yet is named without a link, so the line links the next one that exists). At the end every
-notebook in notebooks/ and every lab in labs/ must have been reached.
+It walks whatever notebooks exist: "Next" is the link in a notebook's navigation line whose text ends with an arrow.
+Run All: every notebook is already executed (twice) by the notebook tests, so the walk runs in the browser only
+where a browser sees more than nbclient does: notebook 00 (first contact: environment check, live progress, a
+checkpoint), the first lab reached, and notebook 08 (practice exam, review, progress). Every other page is opened, its
+Markdown rendered and checked (dead links, broken images, Mermaid errors) and screenshotted. LAMBDALAB_WALK=full runs
+every page (measured: see the issue 17 report), for a release check.
+
+Where a navigation line has no such link to the next notebook that exists, or a lab is linked from no notebook, the
+walk opens it by its URL and lists the gap (test_links.py asserts the chain itself), so every notebook in notebooks/
+and every lab in labs/ is opened and run. Kernels of pages left behind are shut down to keep memory in bounds.
 """
+import json
 import os
 import pathlib
-import re
 import time
 import urllib.parse
+import urllib.request
 
 import pytest
 
@@ -20,6 +28,12 @@ from browser_harness import (ROOT, active_panel, browser, copy_course, jupyter_s
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 START = "notebooks/00_start_here.ipynb"
+FULL = os.environ.get("LAMBDALAB_WALK") == "full"
+
+
+def runs_all(path: str, visited: list) -> bool:
+    first_lab = path.startswith("labs/") and not any(p.startswith("labs/") for p in visited)
+    return FULL or first_lab or path in (START, "notebooks/08_checkpoint_review.ipynb")
 
 
 def course_path(href: str, base: str) -> str | None:
@@ -57,6 +71,26 @@ def open_by_link(page, text: str, path: str) -> None:
     wait_idle(page)
 
 
+def open_by_url(page, base: str, token: str, path: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{base}/lab/tree/{path}?reset&token={token}")  # reset: only this page, not the restored workspace
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(
+        pathlib.PurePosixPath(path).name, timeout=60_000)
+    wait_idle(page)
+
+
+def shut_down_kernel(base: str, token: str, path: str) -> None:
+    """End the kernel of a page the walk has left (the server keeps one per notebook otherwise)."""
+    headers = {"Authorization": f"token {token}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions", headers=headers), timeout=10) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        if session.get("path") == path:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions/{session['id']}", method="DELETE",
+                                                          headers=headers), timeout=30).close()
+
+
 def activate_tab(page, name: str) -> None:
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name).first.click()
     page.wait_for_timeout(300)
@@ -81,34 +115,56 @@ def test_walk_the_course_from_the_printed_url(tmp_path):
 
         def visit(path: str) -> list:
             started = time.monotonic()
-            run_all(page)
+            if runs_all(path, visited):
+                run_all(page)
+            else:
+                expect(active_panel(page).locator(".jp-RenderedMarkdown").first).to_be_visible(timeout=60_000)
+                page.wait_for_timeout(1500)  # Mermaid and images render after the Markdown
             timings[path] = round(time.monotonic() - started, 1)
+            print(f"  {path}: {timings[path]} s", flush=True)
             visited.append(path)
             links = links_on_show(page, base)
             problems.extend(f"{path}: {p}" for p in problems_on_show(page) + dead_links(page, links))
             screenshot(page, shots, pathlib.PurePosixPath(path).stem)
             return links
 
-        current = START
+        order = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        labs = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "labs").glob("*.ipynb"))
+        gaps, current = [], START
         while True:
             links = visit(current)
             for text, lab, _ in links:
                 if lab.startswith("labs/") and lab.endswith(".ipynb") and lab not in visited:
                     open_by_link(page, text, lab)
                     visit(lab)
+                    shut_down_kernel(base, token, lab)
                     activate_tab(page, pathlib.PurePosixPath(current).name)
+            left = current
             following = [(t, p) for t, p, _ in links if t.endswith("→") and p.startswith("notebooks/")]
-            assert following or current.startswith("notebooks/08"), f"{current} has no 'Next →' link"
-            if not following or following[0][1] in visited:
+            expected = order[order.index(current) + 1] if current in order[:-1] else None
+            if following and following[0][1] not in visited and following[0][1] in (expected, None):
+                text, current = following[0]
+                open_by_link(page, text, current)
+            elif expected and expected not in visited:
+                if following and following[0][1] != expected:
+                    gaps.append(f"{left}: 'Next →' leads to {following[0][1]}, not {expected}")
+                gaps.append(f"{left}: no 'Next →' link to {expected}; opened by its URL")
+                current = expected
+                open_by_url(page, base, token, current)
+            else:
                 break
-            text, current = following[0]
-            open_by_link(page, text, current)
+            shut_down_kernel(base, token, left)
+        for lab in labs:
+            if lab not in visited:
+                gaps.append(f"{lab}: linked from no notebook; opened by its URL")
+                open_by_url(page, base, token, lab)
+                visit(lab)
+                shut_down_kernel(base, token, lab)
         assert not page_errors, page_errors
 
-    print(f"\nwalked {len(visited)} notebooks; Run All seconds: {timings}; screenshots in {shots}")
+    total = round(sum(timings.values()), 1)
+    print(f"\nwalked {len(visited)} pages; Run All seconds (total {total}): {timings}; screenshots in {shots}")
+    print("navigation gaps (test_links.py asserts the chain):\n  " + "\n  ".join(gaps or ["none"]))
     assert not problems, "\n".join(problems)
-    course_notebooks = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb"))
-    labs = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "labs").glob("*.ipynb"))
-    assert [p for p in visited if p.startswith("notebooks/")] == course_notebooks, "Next links skip a notebook"
-    assert sorted(p for p in visited if p.startswith("labs/")) == labs, "a lab is not linked from its notebook"
-    assert all(re.match(r"(notebooks|labs)/", p) for p in visited)
+    assert [p for p in visited if p.startswith("notebooks/")] == order, "a notebook was skipped"
+    assert sorted(p for p in visited if p.startswith("labs/")) == labs
