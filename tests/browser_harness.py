@@ -155,7 +155,7 @@ def run_all(page, timeout_s: float = 300) -> None:
     """
     panel = active_panel(page)
     deadline = time.monotonic() + timeout_s
-    asked = 0
+    asked, asked_at = 0, 0.0
     while True:
         if asked == 0 or (asked < 3 and time.monotonic() > asked_at + 20 and not started(panel)):
             panel.locator(".jp-Cell .jp-InputPrompt").first.click()

@@ -23,8 +23,18 @@ import urllib.request
 
 import pytest
 
-from browser_harness import (ROOT, active_panel, browser, copy_course, jupyter_server, problems_on_show,
-                             require_browser, run_all, screenshot, wait_idle)
+from browser_harness import (
+    ROOT,
+    active_panel,
+    browser,
+    copy_course,
+    jupyter_server,
+    problems_on_show,
+    require_browser,
+    run_all,
+    screenshot,
+    wait_idle,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 START = "notebooks/00_start_here.ipynb"

@@ -17,8 +17,16 @@ from dataclasses import dataclass, field
 from .bank import DOMAINS, SELECT_WORDS, Question, load_bank
 from .grading import Result, grade_question, parse_choice
 from .plots import exam_figure
-from .scoring import (DOMAIN_WEIGHTS, EXAM_MINUTES, EXAM_QUESTIONS, MIN_SCALED, PASS_FRACTION, PASS_SCALED,
-                      domain_quota, scaled_score)
+from .scoring import (
+    DOMAIN_WEIGHTS,
+    EXAM_MINUTES,
+    EXAM_QUESTIONS,
+    MIN_SCALED,
+    PASS_FRACTION,
+    PASS_SCALED,
+    domain_quota,
+    scaled_score,
+)
 
 SCOPE = ("This practice exam covers one module of DVA-C02, AWS Lambda for real-time data processing, not the whole "
          "exam, which covers many more services: its result is your readiness on this module, not a prediction of "
