@@ -1,10 +1,10 @@
 """Lab 2 (the stream audit function): the solution passes every check whatever the seed, the student version is
 reported as not written yet, and each kind of wrong answer fails with a message that says what to do."""
 import pytest
-from test_labs_check import notebook_namespace
 
 from lambdalab import labs
 from lambdalab.labs import lab02
+from test_labs_check import notebook_namespace
 
 
 @pytest.fixture

@@ -211,12 +211,11 @@ def test_load_bank_on_an_empty_folder_says_what_is_missing(tmp_path):
 
 
 def test_importing_the_quiz_package_is_cheap():
-    code = ("import time, lambdalab; t = time.perf_counter(); import lambdalab.quiz as q; q.load_bank; "
-            "import sys; print(time.perf_counter() - t); "
-            "print(any(m in sys.modules for m in ('matplotlib', 'ipywidgets')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert float(out[0]) < 0.3, f"importing lambdalab.quiz took {out[0]} s"
-    assert out[1] == "False", "matplotlib/ipywidgets must be imported lazily"
+    """Cheap by construction (measured in benchmarks, not timed here): the plotting and widget stacks load lazily."""
+    code = ("import lambdalab.quiz as q; q.load_bank; import sys; "
+            "print(sorted(m for m in ('matplotlib', 'ipywidgets', 'boto3', 'moto') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", f"importing lambdalab.quiz loaded {out}: import those lazily"
 
 
 def _key_length_rank(q):

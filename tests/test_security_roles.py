@@ -175,6 +175,28 @@ def test_a_function_without_a_role_runs_as_before_and_records_nothing(photos):
         security.report(function)
 
 
+def template_policy(function_logical_id, values, function_name):
+    """The function's own statements in deploy/template.yaml with ``values`` for its !GetAtt / !Ref / !Sub, plus the
+    log permissions SAM attaches to every function. SAM policy templates (DynamoDBStreamReadPolicy,
+    KinesisStreamReadPolicy) are left out: Lambda's event source mapping uses them, not the handler's code."""
+    from test_deploy_template import FUNCTIONS
+
+    def resolve(value):
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, dict):
+            (kind, arg), = value.items()
+            if kind == "Fn::Sub":
+                return (arg.replace("${AWS::StackName}", "course").replace("${AWS::AccountId}", ACCOUNT)
+                        .replace("${AWS::Region}", WHERE.split(":")[0]))
+            return values[arg if kind == "Ref" else arg if isinstance(arg, str) else ".".join(arg)]
+        return value
+
+    statements = [{**s, "Resource": resolve(s["Resource"])}
+                  for p in FUNCTIONS[function_logical_id]["Policies"] if "Statement" in p for s in p["Statement"]]
+    return doc(*statements, security.logs_statement(function_name))
+
+
 def test_the_stream_audit_function_under_its_template_policy(backend):
     ddb = aws.client("dynamodb")
     ddb.create_table(TableName="users", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -187,62 +209,103 @@ def test_the_stream_audit_function_under_its_template_policy(backend):
                                            {"AttributeName": "sequence", "AttributeType": "S"}],
                      BillingMode="PAY_PER_REQUEST")
     queue = aws.client("sqs").create_queue(QueueName="verify-email")["QueueUrl"]
-    policy = doc({"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": f"arn:aws:dynamodb:{WHERE}:table/audit"},
-                 {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:{WHERE}:verify-email"},
-                 security.logs_statement("audit"))
+    table = f"arn:aws:dynamodb:{WHERE}:table/audit"
+    arns = {"AuditTable.Arn": table, "VerificationQueue.Arn": f"arn:aws:sqs:{WHERE}:verify-email",
+            "StreamFailures.Arn": f"arn:aws:sqs:{WHERE}:stream-failures"}
+    policy = template_policy("AuditFunction", arns, "audit")
     function = LambdaFunction("audit", "lambdalab.handlers.stream_audit.handler", timeout_s=10,
                               environment={"AUDIT_TABLE": "audit", "VERIFICATION_QUEUE_URL": queue},
                               role=security.create_role("audit-role", policy))
-    try:
-        users = aws.resource("dynamodb").Table("users")
-        users.put_item(Item={"id": "u1", "email": "ann@example.com"})
-        users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e",
-                          ExpressionAttributeValues={":e": "ann@new.example"})
-        assert connect_dynamodb_stream("users", function, function_response_types=["ReportBatchItemFailures"]
-                                       ).drain().ok
-        report = security.report(function)
-        assert report.least_privilege, report.text()
-        assert report.count("dynamodb:PutItem") == 2 and report.count("sqs:SendMessage") == 1
+    users = aws.resource("dynamodb").Table("users")
 
-        # without sqs:SendMessage the email change fails with DynamoDB-style and SQS-style denials
-        security.create_role("audit-role", doc(policy["Statement"][0], policy["Statement"][2]))
-        function.update(role="audit-role")
-        enforcement.forget(function)
-        users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e",
-                          ExpressionAttributeValues={":e": "ann@third.example"})
-        connect_dynamodb_stream("users", function, function_response_types=["ReportBatchItemFailures"],
-                                maximum_retry_attempts=0).drain()
+    def change_email(to):
+        users.put_item(Item={"id": "u1", "email": "ann@example.com"})
+        users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e", ExpressionAttributeValues={":e": to})
+        return connect_dynamodb_stream("users", function, function_response_types=["ReportBatchItemFailures"],
+                                       maximum_retry_attempts=0).drain()
+
+    try:
+        assert change_email("ann@new.example").ok
+        report = security.report(function)
+        assert not report.denied and not report.broad, report.text()
+        assert report.count("dynamodb:PutItem") == 2 and report.count("sqs:SendMessage") == 1
+        assert report.count("dynamodb:UpdateItem") == 1  # the verification message marked as sent
+        # granted for what this run did not meet: a redelivered record, the mapping's on-failure destination, and
+        # mail (SENDER_EMAIL is not set here, so no welcome or verification email is sent)
+        assert {str(g) for g in report.unused} == {f"dynamodb:GetItem on {table}",
+                                                   f"sqs:SendMessage on {arns['StreamFailures.Arn']}",
+                                                   f"ses:SendEmail on arn:aws:ses:{WHERE}:identity/*"}
+
+        # without sqs:SendMessage the email change cannot be queued: a real AccessDenied, reported
+        without_sqs = doc(*[s for s in policy["Statement"] if s["Action"] != "sqs:SendMessage"])
+        function.update(role=security.create_role("audit-no-sqs", without_sqs))
+        change_email("ann@third.example")
         report = security.report(function)
         assert [c.action for c in report.denied] == ["sqs:SendMessage"]
-        assert report.count("sqs:SendMessage") >= 1
+        assert any("(AccessDenied) when calling the SendMessage operation" in i.logs for i in function.invocations)
+
+        # over-broad: every DynamoDB and SQS action on everything works, and is flagged
+        security.create_role("audit-broad", doc({"Effect": "Allow", "Action": ["dynamodb:*", "sqs:*"], "Resource": "*"},
+                                                security.logs_statement("audit")))
+        function.update(role="audit-broad")
+        assert change_email("ann@fourth.example").ok
+        report = security.report(function)
+        assert not report.denied and len(report.broad) == 1
+        assert report.broad[0].wide == ("action dynamodb:*", "action sqs:*", "resource *")
+        # a new mapping reads the stream from its start again, so earlier records come back as redeliveries: GetItem
+        assert set(report.broad[0].used_for) == {f"dynamodb:PutItem on {table}", f"dynamodb:UpdateItem on {table}",
+                                                 f"dynamodb:GetItem on {table}",
+                                                 f"sqs:SendMessage on {arns['VerificationQueue.Arn']}"}
     finally:
         function.shutdown()
 
 
-def test_the_clickstream_function_under_its_template_policy(backend):
+def test_the_clickstream_function_under_its_template_policy(backend, tmp_path):
+    from lambdalab import database
+
     kinesis = aws.client("kinesis")
     kinesis.create_stream(StreamName="clicks", ShardCount=1)
-    aws.client("dynamodb").create_table(
-        TableName="aggregates", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                           {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    table = f"arn:aws:dynamodb:{WHERE}:table/aggregates"
-    exact = doc({"Effect": "Allow", "Action": ["dynamodb:UpdateItem", "dynamodb:PutItem"], "Resource": table},
-                security.logs_statement("clicks"))
+    malformed = aws.client("sqs").create_queue(QueueName="malformed")["QueueUrl"]
+    aws.client("s3").create_bucket(Bucket=f"course-output-{ACCOUNT}")
+    arns = {"DatabaseSecretArn": f"arn:aws:secretsmanager:{WHERE}:secret:course/db-AbCdEf",
+            "MalformedClicks.Arn": f"arn:aws:sqs:{WHERE}:malformed",
+            "StreamFailures.Arn": f"arn:aws:sqs:{WHERE}:stream-failures"}
+    policy = template_policy("ClickstreamFunction", arns, "clicks")
     function = LambdaFunction("clicks", "lambdalab.handlers.clickstream.handler", timeout_s=10,
-                              environment={"AGGREGATE_TABLE": "aggregates"},
-                              role=security.create_role("clicks-role", exact))
+                              environment={"DATABASE_URL": database.sqlite_url(tmp_path / "clicks.sqlite"),
+                                           "MALFORMED_QUEUE_URL": malformed, "OUTPUT_BUCKET": f"course-output-{ACCOUNT}",
+                                           "OUTPUT_PREFIX": "clickstream/"},
+                              role=security.create_role("clicks-role", policy))
+
+    def run(*datas):
+        kinesis.put_records(StreamName="clicks", Records=[{"Data": d, "PartitionKey": "p"} for d in datas])
+        return connect_kinesis("clicks", function, function_response_types=["ReportBatchItemFailures"],
+                               maximum_retry_attempts=0).drain()
+
+    click = json.dumps({"user": "u1", "session": "s1", "page": "/home", "ts": 1767225600.0}).encode()
     try:
-        kinesis.put_records(StreamName="clicks", Records=[
-            {"Data": json.dumps({"user": f"u{i % 2}", "page": "/home"}).encode(), "PartitionKey": "p"}
-            for i in range(4)])
-        assert connect_kinesis("clicks", function, function_response_types=["ReportBatchItemFailures"]).drain().ok
+        assert run(click, click, b"not a click").ok
         report = security.report(function)
-        assert not report.denied and not report.broad
-        assert report.count("dynamodb:UpdateItem") >= 2
-        assert [str(g) for g in report.unused] == [f"dynamodb:PutItem on {table}"]  # only the windowed mode puts
-        assert {s["Sid"] for s in report.minimal_policy["Statement"]} == {"DynamodbUpdateItem", "Logs"}
+        assert not report.denied and not report.broad, report.text()
+        assert report.count("s3:PutObject") == 1 and report.count("sqs:SendMessage") == 1  # SendMessageBatch
+        # SQLite needs no password; the on-failure destination was not needed in this run
+        assert {str(g) for g in report.unused} == {f"secretsmanager:GetSecretValue on {arns['DatabaseSecretArn']}",
+                                                   f"sqs:SendMessage on {arns['StreamFailures.Arn']}"}
+
+        function.update(role=security.create_role("clicks-broad", doc(
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arns["MalformedClicks.Arn"]},
+            security.logs_statement("clicks"))))
+        assert run(click).ok
+        broad = security.report(function)
+        assert not broad.denied and [b.wide for b in broad.broad] == [("action s3:*", "resource *")]
+        assert broad.broad[0].used_for == (f"s3:PutObject on arn:aws:s3:::course-output-{ACCOUNT}/*",)
+
+        without_s3 = doc(*[s for s in policy["Statement"] if s["Action"] != "s3:PutObject"])
+        function.update(role=security.create_role("clicks-narrow", without_s3))
+        run(click)
+        narrow = security.report(function)
+        assert [c.action for c in narrow.denied] == ["s3:PutObject"]
     finally:
         function.shutdown()
 
@@ -276,3 +339,15 @@ def test_the_thumbnail_policy_read_from_the_sam_template_runs_the_function_at_le
     finally:
         trigger.disconnect()
         function.shutdown()
+
+
+def test_a_changed_policy_applies_to_the_next_invocation(photos):
+    function = photos["thumbnail"](security.create_role("changing", thumbnail_policy("thumbnail")))
+    assert not photos["run"](function, "a.jpg").failures
+    assert function.environments == 1
+    security.create_role("changing", doc({"Effect": "Allow", "Action": "s3:GetObject",
+                                          "Resource": "arn:aws:s3:::photos-in/*"}))  # PutObject taken away
+    assert function.environments == 0  # environments read the role when they start: the idle one is discarded
+    assert photos["run"](function, "b.jpg").failures
+    assert [str(c) for c in security.report(function).denied if c.by == "function"] == [
+        "s3:PutObject on arn:aws:s3:::photos-out/thumb-b.jpg"]

@@ -16,8 +16,10 @@ their clause (clauses end at punctuation and at "but", "so", "because"...), unle
 the rules ("no more than it needs" is a phrase that limits, not a negation). Typos: a word of five letters or more
 that is one edit from a word of the rules (two edits from nine letters) is read as that word.
 
-The verdict has three outcomes. CORRECT: an idea is stated, nothing is negated or wrong. INCORRECT: a wrong phrase is
-stated, or an idea's phrase is negated and no idea is stated. UNSURE: anything else. The grader would rather say
+The verdict has three outcomes. CORRECT: an idea is stated, nothing is negated or wrong, and every word of the answer
+is known (a word of the rules, the question, its explanation or ``HARMLESS``): an unknown word such as "down" or
+"skip" could turn a right-sounding answer around. INCORRECT: a wrong phrase is stated, or an idea's phrase is negated
+and no idea is stated. UNSURE: anything else. The grader would rather say
 "cannot tell" (the learner then compares with the model answer) than call a wrong answer right.
 """
 from __future__ import annotations
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 CORRECT, INCORRECT, UNSURE = "correct", "incorrect", "unsure"
 GAP = "..."
 GAP_WORDS = 4  # a "..." gap spans at most this many words
-SCOPE = 4  # a negator negates at most this many following words of its clause
+NEGATION_SCOPE = 4  # a negator negates at most this many following words of its clause
 NEGATORS = frozenset({
     "not", "no", "never", "without", "nor", "neither", "none", "nothing", "cannot", "cant", "dont", "doesnt", "didnt",
     "isnt", "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "hasnt", "havent", "unlike", "nobody",
@@ -238,7 +240,7 @@ def negators(tokens: list[Token], consumed: set[int]) -> list[int]:
 def is_negated(match: Match, tokens: list[Token], negs: list[int]) -> bool:
     start = match.positions[0]
     clause = tokens[start].clause
-    return any(start - SCOPE <= j < start and tokens[j].clause == clause for j in negs)
+    return any(start - NEGATION_SCOPE <= j < start and tokens[j].clause == clause for j in negs)
 
 
 @dataclass(frozen=True)
