@@ -40,7 +40,8 @@ def test_checkpoint_in_jupyterlab_wrong_then_right(tmp_path):
     require_browser()
     root = tmp_path / "root"
     root.mkdir()
-    _write_notebook(root / "quiz.ipynb", ["from lambdalab import quiz", f'quiz.checkpoint("{SECTION}")'])
+    _write_notebook(root / "quiz.ipynb", ["from lambdalab import quiz", "quiz.show_progress()",
+                                          f'quiz.checkpoint("{SECTION}")'])
     with jupyter_server(root, tmp_path / "server", token=secrets.token_hex(16)) as (_, base, token):
         drive_checkpoint(base, token, tmp_path / "server" / "progress")
 
@@ -68,6 +69,8 @@ def drive_checkpoint(base, token, progress):
         card.get_by_role("button", name="Check").click()
         expect(feedback).to_contain_text("Correct.", timeout=20_000)
         expect(page.locator(".lambdalab-quiz").first).to_contain_text("Score: 1 of")
+        # the progress view above the checkpoint redrew itself after each Check (live, not stale)
+        expect(page.get_by_text("from 2 recorded answers", exact=False)).to_be_visible(timeout=20_000)
         assert page.get_by_text("Error displaying widget").count() == 0
     assert not page_errors, page_errors
 
