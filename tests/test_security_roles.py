@@ -187,7 +187,8 @@ def template_policy(function_logical_id, values, function_name):
         if isinstance(value, dict):
             (kind, arg), = value.items()
             if kind == "Fn::Sub":
-                return arg.replace("${AWS::StackName}", "course").replace("${AWS::AccountId}", ACCOUNT)
+                return (arg.replace("${AWS::StackName}", "course").replace("${AWS::AccountId}", ACCOUNT)
+                        .replace("${AWS::Region}", WHERE.split(":")[0]))
             return values[arg if kind == "Ref" else arg if isinstance(arg, str) else ".".join(arg)]
         return value
 
@@ -229,9 +230,11 @@ def test_the_stream_audit_function_under_its_template_policy(backend):
         assert not report.denied and not report.broad, report.text()
         assert report.count("dynamodb:PutItem") == 2 and report.count("sqs:SendMessage") == 1
         assert report.count("dynamodb:UpdateItem") == 1  # the verification message marked as sent
-        # granted for what this run did not meet: a redelivered record, and the mapping's on-failure destination
+        # granted for what this run did not meet: a redelivered record, the mapping's on-failure destination, and
+        # mail (SENDER_EMAIL is not set here, so no welcome or verification email is sent)
         assert {str(g) for g in report.unused} == {f"dynamodb:GetItem on {table}",
-                                                   f"sqs:SendMessage on {arns['StreamFailures.Arn']}"}
+                                                   f"sqs:SendMessage on {arns['StreamFailures.Arn']}",
+                                                   f"ses:SendEmail on arn:aws:ses:{WHERE}:identity/*"}
 
         # without sqs:SendMessage the email change cannot be queued: a real AccessDenied, reported
         without_sqs = doc(*[s for s in policy["Statement"] if s["Action"] != "sqs:SendMessage"])
