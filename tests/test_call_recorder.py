@@ -10,6 +10,10 @@ WHERE = "us-east-1:123456789012"
 @pytest.mark.parametrize("service, operation, params, action, resource", [
     ("s3", "GetObject", {"Bucket": "in", "Key": "a/b c.jpg"}, "s3:GetObject", "arn:aws:s3:::in/a/b c.jpg"),
     ("s3", "HeadObject", {"Bucket": "in", "Key": "k"}, "s3:GetObject", "arn:aws:s3:::in/k"),
+    ("s3", "GetObject", {"Bucket": "in", "Key": "k", "VersionId": "v1"}, "s3:GetObjectVersion", "arn:aws:s3:::in/k"),
+    ("s3", "HeadObject", {"Bucket": "in", "Key": "k", "VersionId": "v1"}, "s3:GetObjectVersion", "arn:aws:s3:::in/k"),
+    ("s3", "DeleteObject", {"Bucket": "in", "Key": "k", "VersionId": "v1"}, "s3:DeleteObjectVersion",
+     "arn:aws:s3:::in/k"),
     ("s3", "ListObjectsV2", {"Bucket": "in", "Prefix": "p/"}, "s3:ListBucket", "arn:aws:s3:::in"),
     ("s3", "ListBuckets", {}, "s3:ListAllMyBuckets", "*"),
     ("dynamodb", "PutItem", {"TableName": "audit"}, "dynamodb:PutItem", f"arn:aws:dynamodb:{WHERE}:table/audit"),
