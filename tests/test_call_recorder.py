@@ -17,6 +17,8 @@ WHERE = "us-east-1:123456789012"
     ("s3", "ListObjectsV2", {"Bucket": "in", "Prefix": "p/"}, "s3:ListBucket", "arn:aws:s3:::in"),
     ("s3", "ListBuckets", {}, "s3:ListAllMyBuckets", "*"),
     ("dynamodb", "PutItem", {"TableName": "audit"}, "dynamodb:PutItem", f"arn:aws:dynamodb:{WHERE}:table/audit"),
+    ("dynamodb", "Query", {"TableName": "audit", "IndexName": "by-user"}, "dynamodb:Query",
+     f"arn:aws:dynamodb:{WHERE}:table/audit/index/by-user"),
     ("dynamodb", "BatchWriteItem", {"RequestItems": {"t": []}}, "dynamodb:BatchWriteItem",
      f"arn:aws:dynamodb:{WHERE}:table/t"),
     ("kinesis", "PutRecord", {"StreamName": "clicks"}, "kinesis:PutRecord", f"arn:aws:kinesis:{WHERE}:stream/clicks"),

@@ -93,6 +93,8 @@ def describe(service: str, operation: str, params: dict, region: str, account: s
             resource = p["StreamArn"]
         elif table:
             resource = table if table.startswith("arn:") else f"arn:aws:dynamodb:{where}:table/{table}"
+            if p.get("IndexName"):  # a Query or Scan of an index is authorized on the index's ARN
+                resource += f"/index/{p['IndexName']}"
     elif prefix == "kinesis":
         name = p.get("StreamARN") or p.get("StreamName")
         if name:
