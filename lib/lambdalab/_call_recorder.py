@@ -26,6 +26,7 @@ ACTIONS = {
     ("s3", "ListObjects"): "s3:ListBucket", ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "DeleteObjects"): "s3:DeleteObject", ("s3", "CopyObject"): "s3:PutObject",
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets", ("s3", "GetObjectAttributes"): "s3:GetObject",
+    ("sqs", "SendMessageBatch"): "sqs:SendMessage", ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",
     ("lambda", "Invoke"): "lambda:InvokeFunction", ("monitoring", "PutMetricData"): "cloudwatch:PutMetricData",
 }
 PREFIXES = {"monitoring": "cloudwatch"}  # botocore signing name -> IAM service prefix
@@ -93,6 +94,8 @@ def describe(service: str, operation: str, params: dict, region: str, account: s
         path = urlparse(p["QueueUrl"]).path.strip("/").split("/")
         owner = path[0] if len(path) > 1 and path[0].isdigit() else account
         resource = f"arn:aws:sqs:{region}:{owner}:{path[-1]}"
+    elif prefix == "ses" and p.get("Source"):  # SES authorizes a send against the sender's identity
+        resource = f"arn:aws:ses:{where}:identity/{p['Source'].rsplit('<', 1)[-1].rstrip('>').strip()}"
     elif prefix == "sns" and (p.get("TopicArn") or p.get("TargetArn")):
         resource = p.get("TopicArn") or p["TargetArn"]
     elif prefix == "secretsmanager" and p.get("SecretId"):
