@@ -72,7 +72,6 @@ def test_handlers_dependencies_are_listed_for_sam_build():
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import warnings  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -90,9 +89,7 @@ MOTO_SKIPS_TYPES = {"AWS::SQS::QueuePolicy", "AWS::Lambda::EventInvokeConfig"}
 def stack():
     aws.start()
     aws.reset()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # moto warns about each resource type it skips: checked below
-        deployed = course_stack.deploy()
+    deployed = course_stack.deploy()
     yield deployed
     aws.reset()
 

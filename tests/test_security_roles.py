@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import course_stack
 from lambdalab import aws, security
 from lambdalab.labs.lab01 import image_bytes
 from lambdalab.runtime import LambdaConfigError, LambdaFunction
@@ -175,104 +176,131 @@ def test_a_function_without_a_role_runs_as_before_and_records_nothing(photos):
         security.report(function)
 
 
+def _template_role(stack, function, name, drop=()):
+    """A role with the policy deploy/template.yaml gives ``function``'s code (as CloudFormation resolved it, less the
+    statements granting the actions in ``drop``) plus the logs statement SAM adds; returns (role ARN, statements)."""
+    statements = [s for s in course_stack.code_policy(stack, function)["Statement"] if s["Action"] not in drop]
+    return security.create_role(f"{name}-role", doc(*statements, security.logs_statement(name))), statements
+
+
 def test_the_stream_audit_function_under_its_template_policy(backend):
-    ddb = aws.client("dynamodb")
-    ddb.create_table(TableName="users", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST",
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-    ddb.create_table(TableName="audit", KeySchema=[{"AttributeName": "item", "KeyType": "HASH"},
-                                                   {"AttributeName": "sequence", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "item", "AttributeType": "S"},
-                                           {"AttributeName": "sequence", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
-    queue = aws.client("sqs").create_queue(QueueName="verify-email")["QueueUrl"]
-    policy = doc({"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": f"arn:aws:dynamodb:{WHERE}:table/audit"},
-                 {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f"arn:aws:sqs:{WHERE}:verify-email"},
-                 security.logs_statement("audit"))
+    stack = course_stack.deploy()
+    course_stack.local_triggers_only(stack)
+    names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
+    aws.client("ses").verify_email_identity(EmailAddress=course_stack.SENDER)
+    environment = stack["functions"]["AuditFunction"]["Environment"]["Variables"]
+    role, statements = _template_role(stack, "AuditFunction", "audit")
+    assert {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
+        "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage", "ses:SendEmail"}
     function = LambdaFunction("audit", "lambdalab.handlers.stream_audit.handler", timeout_s=10,
-                              environment={"AUDIT_TABLE": "audit", "VERIFICATION_QUEUE_URL": queue},
-                              role=security.create_role("audit-role", policy))
+                              environment=environment, role=role)
     try:
-        users = aws.resource("dynamodb").Table("users")
-        users.put_item(Item={"id": "u1", "email": "ann@example.com"})
-        users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e",
+        users = aws.resource("dynamodb").Table(names["UsersTable"])
+        users.put_item(Item={"id": "u1", "email": "ann@example.com"})  # welcome email
+        users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e",  # verification email and message
                           ExpressionAttributeValues={":e": "ann@new.example"})
-        assert connect_dynamodb_stream("users", function, function_response_types=["ReportBatchItemFailures"]
-                                       ).drain().ok
+        first = connect_dynamodb_stream(names["UsersTable"], function,
+                                        function_response_types=["ReportBatchItemFailures"]).drain()
+        assert first.ok, first
+        # a second delivery of the same records (at least once): the entries are read back, nothing is sent again
+        assert connect_dynamodb_stream(names["UsersTable"], function,
+                                       function_response_types=["ReportBatchItemFailures"]).drain().ok
         report = security.report(function)
         assert report.least_privilege, report.text()
-        assert report.count("dynamodb:PutItem") == 2 and report.count("sqs:SendMessage") == 1
+        assert [report.count(a) for a in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
+                                          "ses:SendEmail", "sqs:SendMessage")] == [4, 2, 3, 2, 1]
+        sent = aws.client("ses").get_send_statistics()["SendDataPoints"]
+        assert sum(point["DeliveryAttempts"] for point in sent) == 2
 
-        # without sqs:SendMessage the email change fails with DynamoDB-style and SQS-style denials
-        security.create_role("audit-role", doc(policy["Statement"][0], policy["Statement"][2]))
-        function.update(role="audit-role")
+        # without sqs:SendMessage the email change fails with SQS's own AccessDenied
+        function.update(role=_template_role(stack, "AuditFunction", "audit", drop=("sqs:SendMessage",))[0])
         enforcement.forget(function)
         users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e",
                           ExpressionAttributeValues={":e": "ann@third.example"})
-        connect_dynamodb_stream("users", function, function_response_types=["ReportBatchItemFailures"],
+        connect_dynamodb_stream(names["UsersTable"], function, function_response_types=["ReportBatchItemFailures"],
                                 maximum_retry_attempts=0).drain()
         report = security.report(function)
-        assert [c.action for c in report.denied] == ["sqs:SendMessage"]
-        assert report.count("sqs:SendMessage") >= 1
+        assert {c.action for c in report.denied} == {"sqs:SendMessage"}
     finally:
         function.shutdown()
 
 
-def test_the_clickstream_function_under_its_template_policy(backend):
-    kinesis = aws.client("kinesis")
-    kinesis.create_stream(StreamName="clicks", ShardCount=1)
-    aws.client("dynamodb").create_table(
-        TableName="aggregates", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                           {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-    table = f"arn:aws:dynamodb:{WHERE}:table/aggregates"
-    exact = doc({"Effect": "Allow", "Action": ["dynamodb:UpdateItem", "dynamodb:PutItem"], "Resource": table},
-                security.logs_statement("clicks"))
+def test_the_clickstream_function_under_its_template_policy(backend, tmp_path):
+    stack = course_stack.deploy()
+    course_stack.local_triggers_only(stack)
+    names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
+    environment = dict(stack["functions"]["ClickstreamFunction"]["Environment"]["Variables"])
+    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'clicks.db'}"  # no RDS here: the secret is not read
+    role, _ = _template_role(stack, "ClickstreamFunction", "clicks")
     function = LambdaFunction("clicks", "lambdalab.handlers.clickstream.handler", timeout_s=10,
-                              environment={"AGGREGATE_TABLE": "aggregates"},
-                              role=security.create_role("clicks-role", exact))
+                              environment=environment, role=role)
     try:
-        kinesis.put_records(StreamName="clicks", Records=[
-            {"Data": json.dumps({"user": f"u{i % 2}", "page": "/home"}).encode(), "PartitionKey": "p"}
-            for i in range(4)])
-        assert connect_kinesis("clicks", function, function_response_types=["ReportBatchItemFailures"]).drain().ok
+        click = {"user": "u1", "session": "s1", "page": "/home", "ts": 1767225600}
+        aws.client("kinesis").put_records(StreamName=names["ClickStream"], Records=[
+            {"Data": json.dumps(click).encode(), "PartitionKey": "p"} for _ in range(3)] + [
+            {"Data": b"not json", "PartitionKey": "p"}])
+        assert connect_kinesis(names["ClickStream"], function,
+                               function_response_types=["ReportBatchItemFailures"]).drain().ok
         report = security.report(function)
-        assert not report.denied and not report.broad
-        assert report.count("dynamodb:UpdateItem") >= 2
-        assert [str(g) for g in report.unused] == [f"dynamodb:PutItem on {table}"]  # only the windowed mode puts
-        assert {s["Sid"] for s in report.minimal_policy["Statement"]} == {"DynamodbUpdateItem", "Logs"}
+        assert not report.denied and not report.broad, report.text()
+        assert report.count("sqs:SendMessage") == 1 and report.count("s3:PutObject") == 1
+        # only a PostgreSQL database (RDS) reads the secret
+        assert [str(g) for g in report.unused] == [f"secretsmanager:GetSecretValue on {stack['secret']}"]
+        (put,) = [c for c in report.calls if c.action == "s3:PutObject"]
+        assert put.resource.startswith(f"arn:aws:s3:::{names['OutputBucket']}/clickstream/")
     finally:
         function.shutdown()
 
 
 def test_the_thumbnail_policy_read_from_the_sam_template_runs_the_function_at_least_privilege(backend):
-    from test_deploy_template import FUNCTIONS
-
-    def substitute(value):
-        if isinstance(value, dict) and "Fn::Sub" in value:
-            return value["Fn::Sub"].replace("${AWS::StackName}", "course").replace("${AWS::AccountId}", ACCOUNT)
-        return value
-
-    props = FUNCTIONS["ThumbnailFunction"]
-    statements = [{**s, "Resource": substitute(s["Resource"])} for s in props["Policies"][0]["Statement"]]
-    # SAM attaches AWSLambdaBasicExecutionRole (the log permissions) to every function it creates
-    policy = doc(*statements, security.logs_statement("course-thumbnail"))
+    stack = course_stack.deploy()
+    names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
+    config = stack["functions"]["ThumbnailFunction"]
+    role, _ = _template_role(stack, "ThumbnailFunction", "course-thumbnail")
+    function = LambdaFunction("course-thumbnail", config["Handler"], memory_mb=config["MemorySize"], timeout_s=30,
+                              environment=config["Environment"]["Variables"], role=role)
     s3 = aws.client("s3")
-    for bucket in ("course-input-123456789012", "course-output-123456789012"):
-        s3.create_bucket(Bucket=bucket)
-    function = LambdaFunction("course-thumbnail", props["Handler"], memory_mb=props["MemorySize"], timeout_s=30,
-                              environment={"OUTPUT_BUCKET": "course-output-123456789012",
-                                           "THUMBNAIL_SIZE": props["Environment"]["Variables"]["THUMBNAIL_SIZE"]},
-                              role=security.create_role("course-thumbnail-role", policy))
-    trigger = connect_s3("course-input-123456789012", function)
+    trigger = connect_s3(names["InputBucket"], function)
     try:
-        s3.put_object(Bucket="course-input-123456789012", Key="uploads/a b.jpg", Body=image_bytes(500, 300))
-        assert not trigger.drain().failures
+        s3.put_object(Bucket=names["InputBucket"], Key="uploads/a b.jpg", Body=image_bytes(500, 300))
+        s3.put_object(Bucket=names["InputBucket"], Key="uploads/gone.jpg", Body=image_bytes(500, 300))
+        s3.delete_object(Bucket=names["InputBucket"], Key="uploads/gone.jpg")  # deleted before it is processed
+        result = trigger.drain()
+        assert not result.failures, result.summary()
+        assert "uploads/gone.jpg no longer exists" in "".join(i.logs for i in function.invocations)
         report = security.report(function)
-        assert report.least_privilege, report.text()
-        assert report.count("s3:PutObject") == 1
+        assert report.least_privilege, report.text()  # ListBucket is what made the missing key a NoSuchKey
+        assert report.count("s3:PutObject") == 1 and report.count("s3:ListBucket") == 1
+    finally:
+        trigger.disconnect()
+        function.shutdown()
+
+
+def test_without_list_bucket_a_just_deleted_upload_is_access_denied_and_retried(backend):
+    stack = course_stack.deploy()
+    names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
+    config = stack["functions"]["ThumbnailFunction"]
+    role, _ = _template_role(stack, "ThumbnailFunction", "no-list", drop=("s3:ListBucket",))
+    function = LambdaFunction("no-list", config["Handler"], timeout_s=30,
+                              environment=config["Environment"]["Variables"], role=role)
+    s3 = aws.client("s3")
+    trigger = connect_s3(names["InputBucket"], function)
+    try:
+        s3.put_object(Bucket=names["InputBucket"], Key="gone.jpg", Body=image_bytes(50, 30))
+        s3.delete_object(Bucket=names["InputBucket"], Key="gone.jpg")
+        result = trigger.drain()
+        assert result.failures
+        errors = [i.error for i in function.invocations if i.error]
+        assert len(errors) == 3  # the first attempt and Lambda's two async retries
+        assert errors[0]["errorType"] == "AccessDenied"
+        assert errors[0]["errorMessage"] == \
+            "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied"
+        report = security.report(function)
+        assert {(c.action, c.resource) for c in report.denied} == {("s3:ListBucket",
+                                                                     f"arn:aws:s3:::{names['InputBucket']}")}
+        # an object that exists is read as before: ListBucket is consulted only for a missing key
+        s3.put_object(Bucket=names["InputBucket"], Key="here.jpg", Body=image_bytes(50, 30))
+        assert not trigger.drain().failures
     finally:
         trigger.disconnect()
         function.shutdown()

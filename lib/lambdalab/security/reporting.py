@@ -252,8 +252,9 @@ def broad_statements(policies, observed, minimal) -> list[Broad]:
             wide += [f"action {a}" for a in iam.as_list(statement.get("Action", [])) if "*" in a or "?" in a]
             if "NotResource" in statement:
                 wide.append("NotResource (allows every other resource)")
+            # a wildcard no wider than the scope the minimal policy names (``out/clickstream/*`` within ``out/*``)
             wide += [f"resource {r}" for r in iam.as_list(statement.get("Resource", []))
-                     if ("*" in r or "?" in r) and r not in narrow]
+                     if ("*" in r or "?" in r) and not any(iam.matches(n, r) for n in narrow)]
             if wide:
                 suggestion = tuple(s for s in minimal["Statement"]
                                    if any(a in iam.as_list(s["Action"]) and scope(r) in iam.as_list(s["Resource"])
