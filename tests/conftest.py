@@ -11,6 +11,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 os.environ.setdefault("LAMBDALAB_PROGRESS_DIR", tempfile.mkdtemp(prefix="lambdalab-progress-"))
 for _var in ("LAMBDALAB_BACKEND", "LAMBDALAB_ENDPOINT", "AWS_PROFILE"):
     os.environ.pop(_var, None)
+# tests/test_separate_moto_server.py runs some test files again against a moto server in another process
+if os.environ.get("LAMBDALAB_TEST_BACKEND"):
+    os.environ["LAMBDALAB_BACKEND"] = os.environ["LAMBDALAB_TEST_BACKEND"]
+    os.environ["LAMBDALAB_ENDPOINT"] = os.environ["LAMBDALAB_TEST_ENDPOINT"]
 
 
 @pytest.fixture
