@@ -18,12 +18,11 @@ from notebook_runner import run_notebook
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PREFIX = "ann-lab-"
 # The stream tests that hold on a moto server: the mapping engine and its settings throughout, and the pipelines'
-# record shapes, ordering, parallelization and malformed records. The others read what only the in-process backend
+# ordering, parallelization and malformed records. The others read what only the in-process backend
 # has (the simulated clock for record age and retention, moto's record of sent email, the fidelity patches of
 # lambdalab.moto_patches, which change moto inside this process): docs/CONTRACTS.md lists them.
 STREAM_TESTS = [
     "tests/test_streams_engine.py", "tests/test_streams_settings.py",
-    "tests/test_streams_kinesis.py::test_the_event_has_lambdas_kinesis_record_shape",
     "tests/test_streams_kinesis.py::test_every_shard_is_polled_and_order_is_kept_per_shard",
     "tests/test_streams_kinesis.py::test_parallelization_factor_raises_concurrency_and_keeps_order_per_partition_key",
     "tests/test_streams_kinesis.py::test_lambda_names_are_accepted_and_described",
