@@ -164,7 +164,7 @@ def test_a_tumbling_window_loads_its_counts_once_when_it_closes(env):
     assert len(result.windows) >= 4 and all(not w.discarded for w in result.windows)
     assert database.page_clicks(env["url"]) == truth.page_minutes
     final = [b for b in result.batches if b.kind == "window-end"][0]
-    again = f.invoke({**json.loads(json.dumps({"Records": []})), "window": {"start": iso_window(final), "end": "x"},
+    again = f.invoke({"Records": [], "window": {"start": iso_window(final), "end": "x"},
                       "state": final.invocation.response["state"], "shardId": final.shard_id,
                       "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/clicks",
                       "isFinalInvokeForWindow": True, "isWindowTerminatedEarly": False})
@@ -264,3 +264,18 @@ def test_the_producer_keeps_the_ground_truth_and_a_hot_key_makes_a_hot_shard(bac
     assert repr(producer.send_clicks("traffic", 0)) .startswith("<Traffic on traffic: 0 records")
     with pytest.raises(ValueError, match="share of the records"):
         producer.send_clicks("traffic", 10, malformed=1.5)
+
+
+def test_in_a_tumbling_window_a_reported_failure_keeps_later_clicks_out_of_the_state(env, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", env["url"])
+    window = {"window": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:01:00Z"}, "shardId": "shardId-0",
+              "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/clicks", "state": {},
+              "isFinalInvokeForWindow": False, "isWindowTerminatedEarly": False}
+    first = clickstream.handler({**kinesis_event(click(), b"{bad", click("/cart")), **window}, None)
+    assert first["batchItemFailures"] == [{"itemIdentifier": "2"}]
+    assert first["state"] == {"clicks": {"2026-01-01T00:00 /home": 1}}  # /cart comes back with the retry
+    retry = clickstream.handler({**kinesis_event(click("/cart"), first=3), **window, "state": first["state"]}, None)
+    final = {**window, "Records": [], "state": retry["state"], "isFinalInvokeForWindow": True}
+    for _ in range(2):  # the final invocation retried: loaded once
+        assert clickstream.handler(final, None)["state"] == retry["state"]
+    assert database.page_clicks(env["url"]) == {("/home", "2026-01-01T00:00"): 1, ("/cart", "2026-01-01T00:00"): 1}

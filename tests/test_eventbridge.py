@@ -95,6 +95,29 @@ def test_custom_bus_input_path_and_input_transformer(backend, echo):
     assert text.drain().responses == ["Order 3 arrived"]
 
 
+def test_cross_account_routing_needs_the_bus_policy(backend, echo):
+    from lambdalab.triggers.eventbridge import account_client
+
+    events = aws.client("events")
+    events.create_event_bus(Name="central-audit")
+    audit = connect_rule("audit", echo, pattern={"source": ["shop"]}, bus="central-audit")
+    shop = account_client("events", "111122223333")
+    shop.put_rule(Name="forward", EventPattern=json.dumps({"source": ["shop"]}))
+    shop.put_targets(Rule="forward", Targets=[{"Id": "central", "Arn": events.describe_event_bus(
+        Name="central-audit")["Arn"], "RoleArn": "arn:aws:iam::111122223333:role/put-events"}])
+
+    def shop_sends(order):
+        shop.put_events(Entries=[{"Source": "shop", "DetailType": "Order Placed", "Detail": json.dumps(order)}])
+
+    shop_sends({"id": 1})
+    assert audit.drain().responses == []  # no policy yet: EventBridge drops it
+    events.put_permission(EventBusName="central-audit", Action="events:PutEvents", Principal="111122223333",
+                          StatementId="from-shop")
+    shop_sends({"id": 2})
+    (event,) = audit.drain().responses
+    assert event["account"] == "111122223333" and event["detail"] == {"id": 2}  # the sender's account, kept
+
+
 def test_up_to_five_targets_per_rule(backend):
     functions = [LambdaFunction(f"fan-{n}", "eventbridge_handlers.echo") for n in range(6)]
     try:
@@ -103,6 +126,10 @@ def test_up_to_five_targets_per_rule(backend):
             connect_rule("fan", functions[5], pattern={"source": ["a"]})
         send_event("a", "Thing", {"n": 1})
         assert [len(t.drain().responses) for t in triggers] == [1] * 5
+        from botocore.exceptions import ClientError
+
+        with pytest.raises(ClientError, match="LimitExceededException"):  # plain boto3 too, as on AWS
+            aws.client("events").put_targets(Rule="fan", Targets=[{"Id": "sixth", "Arn": "arn:aws:sqs:us-east-1:123456789012:q"}])
         triggers[0].disconnect()
         assert len(aws.client("events").list_targets_by_rule(Rule="fan")["Targets"]) == 4
     finally:
@@ -180,7 +207,8 @@ def test_schedules_fire_the_right_number_of_times_over_a_simulated_day(backend, 
     event = events[0]
     assert set(event) == ENVELOPE and event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
     assert event["resources"] == [hourly.rule_arn] and event["detail"] == {}
-    assert event["time"] == datetime.fromtimestamp(start + 3600, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    fired = datetime.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    assert abs(fired - (start + 3600)) < 2  # an hour after the rule was created
     send_event("any.source", "Thing", {"x": 1})  # a scheduled rule has no pattern: bus events never reach it
     assert noon.drain().responses == []
     clock.advance(6 * 86400)

@@ -39,7 +39,7 @@ def test_runs_twice_shows_the_lessons_and_never_a_secret(tmp_path, monkeypatch):
     assert not any(p in shown for p in passwords)
     assert "photos-out ['cats/thumb-tom.jpg']" in shown and "photos-archive ['cats/thumb-felix.jpg']" in shown
     assert "Lambda allows 4 KB (4,096 bytes)" in shown
-    assert "GetSecretValue per environment: [1, 1, 1]" in shown
+    assert "GetSecretValue per environment: [1, 1]" in shown
     assert "is a rotation half done?" in shown and "'refreshed_after_refusal': True" in shown
     assert "assumed-role/thumbnail-narrow/thumbnail is not authorized to perform: s3:PutObject" in shown
     assert "action s3:*, resource *" in shown and "least privilege: True" in shown

@@ -304,3 +304,15 @@ def test_without_list_bucket_a_just_deleted_upload_is_access_denied_and_retried(
     finally:
         trigger.disconnect()
         function.shutdown()
+
+
+def test_a_changed_policy_applies_to_the_next_invocation(photos):
+    function = photos["thumbnail"](security.create_role("changing", thumbnail_policy("thumbnail")))
+    assert not photos["run"](function, "a.jpg").failures
+    assert function.environments == 1
+    security.create_role("changing", doc({"Effect": "Allow", "Action": "s3:GetObject",
+                                          "Resource": "arn:aws:s3:::photos-in/*"}))  # PutObject taken away
+    assert function.environments == 0  # environments read the role when they start: the idle one is discarded
+    assert photos["run"](function, "b.jpg").failures
+    assert [str(c) for c in security.report(function).denied if c.by == "function"] == [
+        "s3:PutObject on arn:aws:s3:::photos-out/thumb-b.jpg"]

@@ -32,7 +32,8 @@ def test_the_invoke_target_contract_is_the_protocol_and_lambda_function_meets_it
 
 
 @pytest.mark.parametrize("connect, args", [
-    ("connect_s3", ("a-bucket",)), ("connect_kinesis", ("a-stream",)), ("connect_dynamodb_stream", ("a-table",))])
+    ("connect_s3", ("a-bucket",)), ("connect_kinesis", ("a-stream",)), ("connect_dynamodb_stream", ("a-table",)),
+    ("connect_rule", ("a-rule",))])
 def test_every_trigger_refuses_a_non_function_the_same_way(backend, connect, args):
     with pytest.raises(TypeError, match=r"must be a lambdalab.runtime.LambdaFunction, not function \(it has no "
                                         r"name, arn, role_arn, invoke, invoke_concurrently\)"):

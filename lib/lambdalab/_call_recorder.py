@@ -26,7 +26,10 @@ ACTIONS = {
     ("s3", "ListObjects"): "s3:ListBucket", ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "DeleteObjects"): "s3:DeleteObject", ("s3", "CopyObject"): "s3:PutObject",
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets", ("s3", "GetObjectAttributes"): "s3:GetObject",
+    ("s3", "CreateMultipartUpload"): "s3:PutObject", ("s3", "UploadPart"): "s3:PutObject",
+    ("s3", "CompleteMultipartUpload"): "s3:PutObject", ("s3", "AbortMultipartUpload"): "s3:AbortMultipartUpload",
     ("sqs", "SendMessageBatch"): "sqs:SendMessage", ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",
+    ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
     ("lambda", "Invoke"): "lambda:InvokeFunction", ("monitoring", "PutMetricData"): "cloudwatch:PutMetricData",
 }
 PREFIXES = {"monitoring": "cloudwatch"}  # botocore signing name -> IAM service prefix
@@ -113,17 +116,15 @@ def describe(service: str, operation: str, params: dict, region: str, account: s
         if p.get("logStreamName"):
             resource += f":log-stream:{p['logStreamName']}"
     elif prefix == "events":
-        bus = p.get("EventBusName") or "default"
+        buses = [e.get("EventBusName") for e in p.get("Entries") or []] or [p.get("EventBusName")]
+        bus = buses[0] or "default"
         resource = bus if bus.startswith("arn:") else f"arn:aws:events:{where}:event-bus/{bus}"
-        if operation == "PutEvents":
-            buses = {e.get("EventBusName") or "default" for e in p.get("Entries") or []} or {"default"}
-            bus = sorted(buses)[0]
-            resource = bus if bus.startswith("arn:") else f"arn:aws:events:{where}:event-bus/{bus}"
     elif prefix == "ssm" and p.get("Name"):
         resource = f"arn:aws:ssm:{where}:parameter/{p['Name'].lstrip('/')}"
     elif prefix == "kms" and p.get("KeyId"):
         key = p["KeyId"]
-        resource = key if key.startswith("arn:") else f"arn:aws:kms:{where}:{'' if key.startswith('alias/') else 'key/'}{key}"
+        kind = "" if key.startswith("alias/") else "key/"
+        resource = key if key.startswith("arn:") else f"arn:aws:kms:{where}:{kind}{key}"
     return action, resource, context
 
 

@@ -93,7 +93,7 @@ class Traffic:
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 3))
         shards = sorted(self.records_per_shard)
-        ax.bar([s.replace("shardId-", "shard ").lstrip() for s in shards],
+        ax.bar([f"shard {int(s.rsplit('-', 1)[-1])}" for s in shards],
                [self.records_per_shard[s] for s in shards], color="#4c72b0")
         ax.set_title(f"Records per shard on stream {self.stream}")
         ax.set_xlabel("shard")

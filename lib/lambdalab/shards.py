@@ -44,7 +44,7 @@ def plot_hash_ranges(stream: str, keys: list[str], ax=None):
     for i, (shard, first, last) in enumerate(hash_ranges(stream)):
         ax.barh(0, (last - first + 1) / HASH_SPACE, left=first / HASH_SPACE, height=0.5, color=colours(i % 10),
                 alpha=0.35, edgecolor="black")
-        ax.text((first + last) / 2 / HASH_SPACE, 0, shard.replace("shardId-", "shard "), ha="center", va="center",
+        ax.text((first + last) / 2 / HASH_SPACE, 0, f"shard {int(shard.rsplit('-', 1)[-1])}", ha="center", va="center",
                 fontsize=9)
     for n, key in enumerate(keys):
         x, y = md5_position(key) / HASH_SPACE, 0.45 + 0.22 * n

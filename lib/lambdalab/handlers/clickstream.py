@@ -98,6 +98,19 @@ def client(name):
     return _clients[name]
 
 
+def _init_clients() -> None:
+    """Make the clients the configuration calls for during INIT, once per execution environment, so no invocation
+    pays for them (a client takes tens of milliseconds to build)."""
+    for variable, service in (("MALFORMED_QUEUE_URL", "sqs"), ("OUTPUT_BUCKET", "s3"),
+                              ("DATABASE_SECRET_ID", "secretsmanager")):
+        if os.environ.get(variable):
+            with contextlib.suppress(Exception):  # no region yet, say: the first call makes it instead
+                client(service)
+
+
+_init_clients()
+
+
 # --- the handler -------------------------------------------------------------------------------------------------
 
 def handler(event, context):
@@ -412,13 +425,17 @@ class Database:
                 found |= {(stream, shard, row[0]) for row in rows}
         return found
 
+    def executemany(self, sql: str, rows: list) -> None:
+        if rows:
+            self.connection.cursor().executemany(sql.replace("?", "%s") if self.postgres else sql, rows)
+
     def add_clicks(self, counts: Counter) -> None:
-        for (page, minute), n in sorted(counts.items()):  # one order for every writer: no deadlock in PostgreSQL
-            self.execute(ADD_CLICKS, (page, minute, n))
+        # one order for every writer: no deadlock between two PostgreSQL transactions updating the same rows
+        self.executemany(ADD_CLICKS, [(page, minute, n) for (page, minute), n in sorted(counts.items())])
 
     def mark_applied(self, keys: list) -> None:
-        for key in keys:  # a duplicate here (a concurrent delivery) fails the transaction: nothing counts twice
-            self.execute("INSERT INTO applied_records (stream, shard, sequence_number) VALUES (?, ?, ?)", key)
+        # a duplicate here (a concurrent delivery of the same record) fails the transaction: nothing counts twice
+        self.executemany("INSERT INTO applied_records (stream, shard, sequence_number) VALUES (?, ?, ?)", keys)
 
 
 def _code(exc) -> str:

@@ -15,7 +15,10 @@ Delivery (``Rule.send_to_targets``, SQS targets): the event keeps ``account``, `
 (and patterns on ``time`` see that string), moto's internal ``ingestion-time`` is dropped, a scheduled rule (no
 pattern) receives no bus events (moto: all of them), nor does a disabled rule (moto: it still delivers); ``Input``, ``InputPath``
 and an ``InputTransformer`` whose template is plain text (not JSON) are applied as on AWS.
-TestEventPattern answers with the same matcher (moto: an empty response).
+A target that is another event bus gets the event unchanged (moto re-sends it, losing ``account``, ``id`` and
+``time``), and across accounts only when the bus policy allows the sender. TestEventPattern answers with the same
+matcher (moto: an empty response); PutTargets refuses a sixth target of
+a rule with LimitExceededException (moto: no limit).
 S3 -> EventBridge: ``etag`` (moto: ``eTag``), AWS's ``reason`` values (moto: ``ObjectCreated``) and
 ``deletion-type``, no ``version-id`` for unversioned buckets, and events go to the default bus only (moto: every bus).
 Times follow ``lambdalab.clock``.
@@ -470,6 +473,9 @@ def _send_to_targets(self, original_event, transform_input: bool = True) -> None
     others = []
     for target in self.targets:
         arn = parse_arn(target["Arn"])
+        if arn.service == "events" and arn.resource_type == "event-bus":
+            _send_to_bus(self.account_id, arn, event)
+            continue
         if arn.service != "sqs":
             others.append(target)
             continue
@@ -485,6 +491,36 @@ def _send_to_targets(self, original_event, transform_input: bool = True) -> None
             _original["send_to_targets"](self, original_event, transform_input)
         finally:
             self.targets = saved
+
+
+def _send_to_bus(sender_account: str, arn, event: dict) -> None:
+    """A rule whose target is another event bus forwards the event unchanged (its id, time and the sender's
+    ``account``; moto re-sends it through PutEvents, losing them). Across accounts, the receiving bus's policy must
+    allow the sender's account to call events:PutEvents, or EventBridge drops the event (moto delivers it)."""
+    from moto.events.models import events_backends
+
+    bus = events_backends[arn.account][arn.region].event_buses.get(arn.resource_id.split("/")[-1])
+    if bus is None or (arn.account != sender_account and not _policy_allows(bus.policy, sender_account)):
+        return
+    for rule in list(bus.rules.values()):
+        rule.send_to_targets(dict(event))
+
+
+def _policy_allows(policy: str | None, account: str) -> bool:
+    """True when a bus policy has an Allow statement for events:PutEvents (or events:*) whose principal is ``*``,
+    the account, or its root ARN. Conditions (e.g. aws:PrincipalOrgID) are not evaluated."""
+    if not policy:
+        return False
+    for statement in json.loads(policy).get("Statement", []):
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        principal = statement.get("Principal", {})
+        principals = principal.get("AWS", []) if isinstance(principal, dict) else principal
+        principals = [principals] if isinstance(principals, str) else principals
+        if (statement.get("Effect") == "Allow" and {"events:PutEvents", "events:*"} & set(actions)
+                and {"*", account, f"arn:aws:iam::{account}:root"} & set(principals)):
+            return True
+    return False
 
 
 # --- S3 -> EventBridge ------------------------------------------------------------------------------------------
@@ -528,6 +564,25 @@ def _send_s3_event(account_id: str, bucket, event_name: str, key) -> None:
             rule.send_to_targets(event)
 
 
+# --- limits -----------------------------------------------------------------------------------------------------
+
+TARGETS_PER_RULE = 5  # EventBridge's limit (moto: none)
+
+
+def _put_targets(self, name: str, event_bus_arn, targets: list) -> None:
+    from moto.core.exceptions import JsonRESTError
+
+    bus = self._get_event_bus(self._normalize_event_bus_arn(event_bus_arn))
+    rule = bus.rules.get(name)
+    if rule is not None:
+        ids = {t["Id"] for t in rule.targets} | {t["Id"] for t in targets}
+        if len(ids) > TARGETS_PER_RULE:
+            raise JsonRESTError("LimitExceededException",
+                                f"The requested resource exceeds the maximum number allowed ({TARGETS_PER_RULE} "
+                                f"targets per rule).")
+    _original["put_targets"](self, name, event_bus_arn, targets)
+
+
 # --- TestEventPattern -------------------------------------------------------------------------------------------
 
 def _test_event_pattern(self):
@@ -568,7 +623,9 @@ def apply(server=None) -> None:
 
     events_responses.EventsHandler.test_event_pattern = _test_event_pattern
     if not _original:
-        _original.update(send_to_targets=events_models.Rule.send_to_targets, unix_time=events_models.unix_time)
+        _original.update(send_to_targets=events_models.Rule.send_to_targets, unix_time=events_models.unix_time,
+                         put_targets=events_models.EventsBackend.put_targets)
+    events_models.EventsBackend.put_targets = _put_targets
     events_models.EventPattern.matches_event = _matches_event
     events_models.EventPatternParser.parse = _parse
     events_models.Rule.send_to_targets = _send_to_targets
@@ -599,6 +656,7 @@ def verify() -> None:
 
     require(events_responses.EventsHandler.test_event_pattern is _test_event_pattern, __name__,
             "TestEventPattern is not answered")
+    require(events_models.EventsBackend.put_targets is _put_targets, __name__, "PutTargets has no 5-target limit")
 
 
 def _source(module) -> str:

@@ -37,6 +37,7 @@ def _folder(function) -> str:
             atexit.register(shutil.rmtree, _base, True)
         if function not in _folders:
             _folders[function] = tempfile.mkdtemp(prefix=f"{function.name}-", dir=_base)
+            weakref.finalize(function, shutil.rmtree, _folders[function], True)  # the records go with the function
         return _folders[function]
 
 
@@ -50,6 +51,17 @@ def worker_settings(function, environment_id: str) -> dict | None:
             "region": backend.region, "policies": roles.role_policies(function.role),
             "record_path": os.path.join(_folder(function), f"{environment_id}.jsonl"),
             "environment": environment_id}
+
+
+def role_changed(role_name: str) -> None:
+    """A role's policies changed: environments read them when they start, so discard the idle environments of every
+    function running as that role. On AWS a policy change reaches running functions within seconds; here the next
+    invocation starts a fresh environment with the new policies."""
+    with _lock:
+        functions = list(_folders.keys())
+    for function in functions:
+        if enforced(function) and roles.role_name(function.role) == role_name:
+            function.shutdown()
 
 
 def recorded(function) -> list[dict]:

@@ -238,7 +238,9 @@ def unused_grants(policies, observed) -> list[Grant]:
 
 
 def broad_statements(policies, observed, minimal) -> list[Broad]:
-    """Allow statements with wildcards (or NotAction / NotResource) wider than the observed calls they served."""
+    """Allow statements with wildcards (or NotAction / NotResource) wider than the observed calls they served. A
+    wildcard resource is fine when a resource of the minimal policy already covers it as written (``bucket/logs/*``
+    within ``bucket/*``)."""
     narrow = {r for s in minimal["Statement"] for r in iam.as_list(s["Resource"])}
     found = []
     for document in policies:
@@ -252,7 +254,6 @@ def broad_statements(policies, observed, minimal) -> list[Broad]:
             wide += [f"action {a}" for a in iam.as_list(statement.get("Action", [])) if "*" in a or "?" in a]
             if "NotResource" in statement:
                 wide.append("NotResource (allows every other resource)")
-            # a wildcard no wider than the scope the minimal policy names (``out/clickstream/*`` within ``out/*``)
             wide += [f"resource {r}" for r in iam.as_list(statement.get("Resource", []))
                      if ("*" in r or "?" in r) and not any(iam.matches(n, r) for n in narrow)]
             if wide:

@@ -54,6 +54,9 @@ def create_role(name: str, policy, *, managed_policies=(), trust_policy: dict | 
         client.detach_role_policy(RoleName=name, PolicyArn=arn_)
     for arn_ in set(managed_policies) - attached:
         client.attach_role_policy(RoleName=name, PolicyArn=arn_)
+    from . import enforcement  # (imports this module)
+
+    enforcement.role_changed(name)
     return arn
 
 
@@ -68,7 +71,10 @@ def delete_role(name: str) -> None:
             client.detach_role_policy(RoleName=name, PolicyArn=attached["PolicyArn"])
         client.delete_role(RoleName=name)
     except client.exceptions.NoSuchEntityException:
-        pass
+        return
+    from . import enforcement
+
+    enforcement.role_changed(name)
 
 
 class RoleNotFound(LambdaConfigError):

@@ -13,7 +13,7 @@ detection does not cover EventBridge, so a rule whose function emits events the 
 ``drain(max_invocations=...)`` stops the emulation and says so.
 
 Also here: ``send_event`` (PutEvents, failures raised), ``send_s3_events_to_eventbridge`` (the bucket setting that
-makes S3 send every object event to the default bus) and ``Schedule``.
+makes S3 send every object event to the default bus), ``Schedule`` and ``account_client`` (act as another account).
 """
 from __future__ import annotations
 
@@ -23,11 +23,11 @@ import uuid
 from datetime import datetime, timezone
 
 from .. import aws, clock
-from ..moto_patches.events import iso_time, target_input
+from ..moto_patches.events import TARGETS_PER_RULE, iso_time, target_input
+from ..runtime import check_invoke_target
 from .async_invoke import AsyncInvoker, AsyncReport
 from .patterns import compile_pattern, test_pattern  # noqa: F401 - test_pattern is public here too
 
-TARGETS_PER_RULE = 5  # EventBridge's limit
 DEFAULT_MAX_INVOCATIONS = 500  # drain() stops there: an EventBridge loop never stops by itself
 RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 
@@ -71,9 +71,7 @@ class RuleTrigger:
 
     def __init__(self, name, function, pattern, schedule, bus, on_failure, max_retries, duplicates, input_path,
                  input_transformer, description):
-        if not hasattr(function, "invoke"):
-            raise TypeError(f"function must be a lambdalab.runtime.LambdaFunction, not {type(function).__name__}: "
-                            "create one with LambdaFunction(name, handler, ...)")
+        check_invoke_target(function)
         if (pattern is None) == (schedule is None):
             raise ValueError("Give the rule either pattern= (which events it matches) or schedule= (when it fires, "
                              "e.g. 'rate(5 minutes)'), not both or neither.")
@@ -125,14 +123,14 @@ class RuleTrigger:
         return self.events.put_rule(**settings)["RuleArn"]
 
     def _put_target(self, queue_arn):
-        targets = self._targets()
-        others = [t["Id"] for t in targets if t["Id"] != self.target["Id"]]
-        if len(others) >= TARGETS_PER_RULE:
-            raise ValueError(f"Rule {self.name!r} already has {TARGETS_PER_RULE} targets ({', '.join(others)}): "
-                             "EventBridge allows at most 5 per rule. Add a second rule with the same pattern, or "
-                             "send to one target that fans out (an SNS topic).")
         self.target["Arn"] = queue_arn
-        self.events.put_targets(Rule=self.name, EventBusName=self.bus, Targets=[self.target])
+        try:
+            self.events.put_targets(Rule=self.name, EventBusName=self.bus, Targets=[self.target])
+        except self.events.exceptions.LimitExceededException:
+            others = [t["Id"] for t in self._targets()]
+            raise ValueError(f"Rule {self.name!r} already has {len(others)} targets ({', '.join(others)}): "
+                             f"EventBridge allows at most {TARGETS_PER_RULE} per rule. Add a second rule with the same "
+                             "pattern, or send to one target that fans out (an SNS topic).") from None
         self._queue_new()  # anything already in a reused queue is kept for the next drain()
 
     def _targets(self) -> list:
@@ -219,12 +217,12 @@ def _check_transformer(transformer: dict) -> dict:
 
 
 def _label(event) -> str:
-    if not isinstance(event, dict):
-        return json.dumps(event)[:80]
-    key = (event.get("detail") or {}).get("object", {}).get("key") if isinstance(event.get("detail"), dict) else None
-    if "detail-type" in event:
-        return f"{event['detail-type']}" + (f" {key}" if key else "") + f" ({event.get('source', '?')})"
-    return json.dumps(event, default=repr)[:80]
+    """How a delivery is listed in a report: "Object Created q3/sales.zip (aws.s3)", or the start of the JSON."""
+    if not isinstance(event, dict) or "detail-type" not in event:
+        return json.dumps(event, default=repr)[:80]
+    detail = event.get("detail")
+    key = detail.get("object", {}).get("key") if isinstance(detail, dict) else None
+    return f"{event['detail-type']}{f' {key}' if key else ''} ({event.get('source', '?')})"
 
 
 # --- schedules --------------------------------------------------------------------------------------------------
@@ -307,3 +305,13 @@ def send_s3_events_to_eventbridge(bucket: str, enabled: bool = True) -> None:
     else:
         current.pop("EventBridgeConfiguration", None)
     s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
+
+
+def account_client(service: str, account_id: str, role: str = "lambdalab-cross-account"):
+    """A client that acts as another AWS account (to show cross-account routing): credentials from assuming
+    ``role`` in ``account_id`` through STS. On moto any account works; on AWS the role must exist and trust you."""
+    sts = aws.client("sts")
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role}",
+                                  RoleSessionName="lambdalab")["Credentials"]
+    return aws.client(service, aws_access_key_id=credentials["AccessKeyId"],
+                      aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])

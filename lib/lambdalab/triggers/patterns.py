@@ -138,7 +138,7 @@ def _describe(f) -> str:
     if name == "equals-ignore-case":
         return f"{json.dumps(arg)} in any case"
     if name == "numeric":
-        terms = [f"{op} {bound:g}" for op, bound in zip(arg[::2], arg[1::2])]
+        terms = [f"{op} {json.dumps(bound)}" for op, bound in zip(arg[::2], arg[1::2])]
         return "a number " + " and ".join(terms)
     if name == "exists":
         return "the field to exist" if arg else "no such field"
