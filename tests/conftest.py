@@ -47,3 +47,14 @@ def new_function(backend):
 @pytest.fixture(scope="session")
 def root():
     return ROOT
+
+
+@pytest.fixture(autouse=True)
+def _clock_back_to_real_time_on_a_separate_server():
+    """A separate server keeps real time: the simulated clock (lambdalab.clock) cannot move it, so a test that
+    advanced the clock would leave every later record looking hours old. Start each test at real time there."""
+    yield
+    if os.environ.get("LAMBDALAB_TEST_BACKEND"):
+        from lambdalab import clock
+
+        clock._offset = 0.0
