@@ -94,6 +94,42 @@ def test_unquote_instead_of_unquote_plus_shows_expected_actual_and_a_hint(soluti
     assert "<code>&#x27;my+vacation+photo+(1).jpg&#x27;</code>" in html and "wrong answer" in html
 
 
+def test_a_name_never_imported_gets_a_hint_not_a_bare_name_error(solution):
+    """A student writes `unquote(...)` without importing it: the check says what to do, and suggests the close name."""
+    code = "def decode_key(raw_key):\n    return unquote(raw_key)\n"
+    namespace = dict(solution)
+    exec(code, namespace)
+    report = labs.check("lab01", "task1", namespace=namespace)
+    result = report["decodes_the_example"]
+    assert result.status == "error" and "NameError" in result.message
+    assert "`unquote` is not defined" in result.hint and "Did you mean `unquote_plus`" in result.hint
+    assert "hint:" in report.text()
+
+
+def test_a_wrong_import_inside_a_function_gets_a_hint(solution):
+    namespace = dict(solution)
+    exec("def decode_key(raw_key):\n    from urllib.parse import unquote_pluss\n    return raw_key\n", namespace)
+    result = labs.check("lab01", "task1", namespace=namespace)["decodes_the_example"]
+    assert result.status == "error" and "ImportError" in result.message
+    assert "The import failed" in result.hint
+
+
+def test_score_shows_points_per_task_and_the_total(solution, student):
+    from lambdalab.labs import lab01
+
+    full = labs.score("lab01", namespace=solution)
+    assert full.points == full.max_points == sum(c.points for c in lab01.LAB.checks())  # public: hidden at grading
+    assert [row[0] for row in full.tasks()] == [t.title for t in lab01.LAB.tasks.values()]
+    text = full.text()
+    assert f"your score {full.points}/{full.max_points} points" in text and "Total" in text
+    assert "Hidden checks run when your lab is graded" in text
+    half = labs.score("lab01", namespace=dict(student, decode_key=solution["decode_key"]))
+    task1 = sum(c.points for c in lab01.LAB.checks("task1"))  # public checks only
+    assert half.points == task1 and half.tasks()[0][3:] == (task1, task1)
+    assert all(row[3] == 0 for row in half.tasks()[1:])
+    assert "not written yet" in half.text() and "<table>" in half._repr_html_()
+
+
 def test_hard_coded_answers_pass_the_public_check_but_not_the_hidden_ones(solution):
     namespace = dict(solution, decode_key=lambda raw_key: "my vacation photo (1).jpg")
     report = labs.check("lab01", "task1", namespace=namespace, hidden=True, seed=3)

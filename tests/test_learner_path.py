@@ -94,3 +94,19 @@ def test_lambdalab_lab_passes_jupyter_arguments_through():
     assert out.returncode == 0 and "notebook 00" in out.stdout
     bad = subprocess.run([sys.executable, "-m", "lambdalab.cli", "generate", "--bogus"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unrecognized arguments: --bogus" in bad.stderr
+
+
+@pytest.mark.notebook
+def test_a_lab_cells_name_error_shows_a_hint_under_its_traceback():
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from lambdalab import labs\nfrom urllib.parse import unquote_plus"),
+                nbformat.v4.new_code_cell("unquote('my+photo.jpg')")]
+    with pytest.raises(CellExecutionError):  # still an error: the hint teaches, it does not hide
+        NotebookClient(nb, kernel_name="python3", timeout=60).execute()
+    (error,) = nb.cells[1].outputs
+    assert error.output_type == "error" and error.ename == "NameError"
+    assert "Hint: `unquote` is not defined" in error.traceback[-1] and "`unquote_plus`" in error.traceback[-1]

@@ -95,3 +95,37 @@ def test_the_link_checker_finds_what_it_should(tmp_path):
                                            "https://example.com/x"])
     assert "course-map" in anchors_of(ROOT / "README.md")
     assert slug("03 · DynamoDB Streams: `view types`") == "03--dynamodb-streams-view-types"
+
+
+NAMED_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]+)>?\)")
+
+
+def next_links(path: pathlib.Path) -> list[str]:
+    """Notebooks named by the "Next →" links of a notebook's navigation line (its first two cells)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    top = "\n".join("".join(c["source"]) for c in nb["cells"][:2] if c["cell_type"] == "markdown")
+    return [pathlib.PurePosixPath(target).name for text, target in NAMED_LINK.findall(INLINE_CODE.sub("", top))
+            if text.strip().endswith("→") and target.endswith(".ipynb")]
+
+
+def navigation_gaps() -> list[str]:
+    """Where "Next →" does not lead to the next notebook that exists, and labs no notebook links to."""
+    order = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    gaps = [f"{here.name}: its navigation line has no 'Next →' link to {there.name}"
+            for here, there in zip(order, order[1:]) if there.name not in next_links(here)]
+    linked = {pathlib.PurePosixPath(t.split("#")[0]).name for p in order for t in links_in(markdown_of(p))}
+    gaps += [f"{lab.name} is not linked from any notebook" for lab in sorted((ROOT / "labs").glob("*.ipynb"))
+             if lab.name not in linked]
+    return gaps
+
+
+def test_next_links_lead_through_every_notebook_and_to_every_lab():
+    gaps = navigation_gaps()
+    assert not gaps, "\n".join(gaps)
+
+
+def test_the_navigation_checker_sees_the_chain_that_exists():
+    assert next_links(ROOT / "notebooks" / "00_start_here.ipynb") == ["01_event_driven_model.ipynb"]
+    assert next_links(ROOT / "notebooks" / "02_s3_file_processing.ipynb") == ["03_dynamodb_streams.ipynb"]
+    assert not any(g.startswith(("00_", "01_", "02_")) for g in navigation_gaps())
+    assert "lab01_thumbnail.ipynb is not linked from any notebook" not in navigation_gaps()

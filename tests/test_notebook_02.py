@@ -28,6 +28,8 @@ def test_runs_twice_and_shows_the_worked_example(tmp_path, monkeypatch):
     assert "decompression bomb" in shown and "not an image Pillow can read" in shown
     assert "'my+vacation+photo+%281%29.jpg'" in shown and "NoSuchKey" in shown and "RetriesExhausted" in shown
     assert "recursive loop" in shown and "16 invocations" in shown
+    stderr = [o["text"] for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
+    assert not any("recursive loop" in text for text in stderr), "the expected loop-stop message is not an error"
     assert "thumbnails/uploads/thumb-vacation.jpg" in shown
     assert "2nd (warm):     ['a.jpg', 'b.jpg']" in shown and "after update:   ['c.jpg']" in shown
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

@@ -20,11 +20,11 @@ import pkgutil
 import re
 import sys
 
-from .core import CheckFailed, Context, Lab, run_checks
-from .report import Report
+from .core import CheckFailed, Context, Lab, run_checks, teaching_hint
+from .report import Report, ScoreReport
 from .results import CheckResult
 
-__all__ = ["check", "load", "available", "Lab", "Context", "CheckFailed", "CheckResult", "Report"]
+__all__ = ["check", "score", "load", "available", "Lab", "Context", "CheckFailed", "CheckResult", "Report"]
 _LAB_MODULE = re.compile(r"^lab\d\d$")
 
 
@@ -60,3 +60,38 @@ def check(lab_id: str, task: str | None = None, *, namespace: dict | None = None
     report = run_checks(lab, ns, task=task, public=True, hidden=hidden, seed=seed, timeout=timeout)
     report.show()
     return report
+
+
+def score(lab_id: str, *, namespace: dict | None = None, timeout: float | None = 30.0) -> ScoreReport:
+    """Your overall score for the lab so far: every public check again, points per task and the total (shown).
+
+    The last cell of each lab calls it. Hidden checks add their points when the lab is graded.
+    """
+    lab = load(lab_id)
+    ns = _caller_namespace() if namespace is None else namespace
+    report = run_checks(lab, ns, public=True, hidden=False, timeout=timeout)
+    card = ScoreReport(report.lab, None, report.results, public=True, hidden=False, seed=None)
+    card.show()
+    return card
+
+
+def _teach_on_errors() -> None:
+    """In Jupyter, a lab cell's NameError or ImportError shows its traceback and then a hint (what to import or
+    define, a close name that exists). Installed when a lab imports ``lambdalab.labs``; it never hides the error."""
+    module = sys.modules.get("IPython")
+    shell = module.get_ipython() if module is not None else None
+    if shell is None or shell.custom_exceptions:  # not in IPython, or someone else's handler is there: leave it
+        return
+
+    def show(self, etype, value, tb, tb_offset=None):
+        stb = self.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+        hint = teaching_hint(value, self.user_ns)
+        if hint:
+            stb = [*stb, f"\nHint: {hint}"]
+        self._showtraceback(etype, value, stb)
+        return stb
+
+    shell.set_custom_exc((NameError, ImportError), show)
+
+
+_teach_on_errors()

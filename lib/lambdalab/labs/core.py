@@ -165,7 +165,7 @@ class Context:
         except CheckTimeout:
             raise
         except Exception as exc:  # noqa: BLE001 - anything the student's code raises is reported, not re-raised
-            raise student_error(exc, shown) from None
+            raise student_error(exc, shown, hint=teaching_hint(exc, self.namespace)) from None
 
     def fail(self, message, **details):
         """Fail this check: ``details`` are expected=, actual=, call=, hint=."""
@@ -216,6 +216,25 @@ def call_text(name, args=(), kwargs=None) -> str:
     parts = [_short(a, 60) if not isinstance(a, (bytes, bytearray)) else f"<{len(a):,} bytes>" for a in args]
     parts += [f"{k}={_short(v, 60)}" for k, v in (kwargs or {}).items()]
     return f"{name}({', '.join(parts)})"
+
+
+def teaching_hint(exc: BaseException, namespace: dict) -> str | None:
+    """A hint for the mistakes a traceback alone does not teach: a name never imported or defined, a wrong import."""
+    import difflib
+
+    if isinstance(exc, NameError) and getattr(exc, "name", None):
+        name = exc.name
+        known = [n for n in namespace if not n.startswith("_")]
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = (f"`{name}` is not defined where your code runs: import it (e.g. `from urllib.parse import "
+                f"{name}` if it comes from urllib.parse) or define it in a cell above; run that cell, then try "
+                "again.")
+        return hint + (f" Did you mean `{close[0]}`, which is defined?" if close else "")
+    if isinstance(exc, ImportError):
+        what = f"`{exc.name}`" if getattr(exc, "name", None) else "that module"
+        return (f"The import failed: check the spelling of {what} and of the name you import from it; the lab's "
+                "first code cell imports everything the tasks need.")
+    return None
 
 
 def student_error(exc: BaseException, call: str | None = None, hint: str | None = None) -> StudentError:

@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-CHECK_CELL = re.compile(r"^\s*(from\s+lambdalab\s+import\s+labs\s*;?\s*)?(lambdalab\.)?labs\.check\(.*\)\s*;?\s*$")
+CHECK_CELL = re.compile(r"^\s*(from\s+lambdalab\s+import\s+labs\s*;?\s*)?(lambdalab\.)?labs\.(check|score)\(.*\)\s*;?\s*$")
 PROBE_TIMEOUT_S = 5
 GRADING_CODE = """\
 import sys as _grading_sys
@@ -61,7 +61,7 @@ def read_submission(path):
 
 
 def is_check_cell(source: str) -> bool:
-    """True for a cell that only calls labs.check(...) (comments aside)."""
+    """True for a cell that only calls labs.check(...) or labs.score(...) (comments aside)."""
     lines = [line for line in source.split("\n") if line.strip() and not line.strip().startswith("#")]
     return bool(lines) and all(CHECK_CELL.match(line) for line in lines)
 

@@ -115,6 +115,55 @@ class Report(Totals):
                 "results": [r.to_dict() for r in self.results]}
 
 
+@dataclass
+class ScoreReport(Report):
+    """A lab's overall score: points per task and the total, then what to look at again (``labs.score``)."""
+
+    def tasks(self) -> list[tuple[str, int, int, int, int]]:
+        """(task title, checks passed, checks, points, max points) for each task, in the lab's order."""
+        rows = []
+        for task in self.lab.tasks.values():
+            mine = [r for r in self.results if r.task == task.id]
+            rows.append((task.title, sum(r.passed for r in mine), len(mine), sum(r.points for r in mine),
+                         sum(r.max_points for r in mine)))
+        return rows
+
+    def heading(self) -> str:
+        return f"{self.lab.id} · {self.lab.title}: your score {self.points}/{self.max_points} points (public checks)"
+
+    def to_fix(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.passed]
+
+    def text(self) -> str:
+        lines = [self.heading()]
+        for title, good, n, points, most in self.tasks():
+            lines.append(f"  {title:<40} {good}/{n} checks  {points:>3}/{most} points")
+        lines.append(f"  {'Total':<40} {sum(r.passed for r in self.results)}/{len(self.results)} checks  "
+                     f"{self.points:>3}/{self.max_points} points")
+        for r in self.to_fix():
+            lines.append(f"  {SYMBOLS[r.status]} {r.title} — {LABELS[r.status]}: run that task's check cell for details")
+        lines.append(self.footer())
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colour = COLOURS[PASSED] if self.passed else COLOURS[FAILED]
+        cell = "style='padding:2px 10px;text-align:{}'"
+        rows = "".join(f"<tr><td {cell.format('left')}>{escape(t)}</td><td {cell.format('right')}>{g}/{n}</td>"
+                       f"<td {cell.format('right')}>{p}/{m}</td></tr>" for t, g, n, p, m in self.tasks())
+        total = (f"<tr style='font-weight:bold;border-top:1px solid #999'><td {cell.format('left')}>Total</td>"
+                 f"<td {cell.format('right')}>{sum(r.passed for r in self.results)}/{len(self.results)}</td>"
+                 f"<td {cell.format('right')}>{self.points}/{self.max_points}</td></tr>")
+        fix = "".join(f"<div><span style='color:{COLOURS[r.status]};font-weight:bold'>{SYMBOLS[r.status]}</span> "
+                      f"{_html(r.title)} — <i>{LABELS[r.status]}</i></div>" for r in self.to_fix())
+        if fix:
+            fix = f"<div style='margin-top:0.3em'>To look at again (its task's check cell shows why):{fix}</div>"
+        return (f"<div style='border-left:4px solid {colour};padding:0.3em 0.8em;margin:0.3em 0'>"
+                f"<div style='font-weight:bold;color:{colour}'>{escape(self.heading())}</div>"
+                f"<table><tr><th {cell.format('left')}>Task</th><th>Checks passed</th><th>Points</th></tr>{rows}"
+                f"{total}</table>{fix}<div style='color:#555;margin-top:0.3em'><small>{_html(self.footer())}</small>"
+                "</div></div>")
+
+
 def _ipython():
     """The running IPython shell, or None outside IPython/Jupyter."""
     import sys

@@ -27,13 +27,16 @@ CSS = """<style>
   margin-bottom: 6px; }
 .lambdalab-quiz .widget-radio-box input, .lambdalab-quiz .jupyter-widget-radio-box input,
 .lambdalab-quiz .widget-checkbox input, .lambdalab-quiz .jupyter-widget-checkbox input {
-  float: none !important; flex: 0 0 auto; height: 1.35em !important; margin: 0 8px 0 1px !important; }
+  float: none !important; order: -1; flex: 0 0 auto; align-self: flex-start !important;
+  height: calc(var(--jp-widgets-font-size, 13px) * 1.35) !important; margin: 0 8px 0 1px !important; }
 .lambdalab-quiz .widget-checkbox, .lambdalab-quiz .jupyter-widget-checkbox, .lambdalab-quiz .widget-radio,
-.lambdalab-quiz .jupyter-widget-radio, .lambdalab-quiz .widget-label-basic span { height: auto !important;
-  white-space: normal !important; overflow: visible !important; }
+.lambdalab-quiz .jupyter-widget-radio { height: auto !important; }
+.lambdalab-quiz label span { height: auto !important; line-height: 1.35 !important; white-space: normal !important;
+  overflow: visible !important; font-size: var(--jp-widgets-font-size, 13px); }
 .lambdalab-card { border-left: 3px solid #1565c0; padding: 4px 10px; margin: 10px 0; }
 .lambdalab-ok { color: #1b5e20; } .lambdalab-no { color: #b71c1c; } .lambdalab-note { color: #555; }
 .lambdalab-quiz pre { background: #f6f8fa; padding: 6px; white-space: pre-wrap; }
+.lambdalab-quiz .widget-html-content { line-height: 1.45; }
 </style>"""
 
 
