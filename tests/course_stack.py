@@ -78,6 +78,6 @@ def local_triggers_only(stack: dict) -> None:
     """Delete the event source mappings CloudFormation made in moto's Lambda (it would run the functions in Docker):
     the course's runtime runs the handlers, connected with connect_dynamodb_stream / connect_kinesis."""
     lam = aws.client("lambda")
-    for logical, (kind, physical) in stack["resources"].items():
+    for kind, physical in stack["resources"].values():
         if kind == "AWS::Lambda::EventSourceMapping":
             lam.delete_event_source_mapping(UUID=physical)

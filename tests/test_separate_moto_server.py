@@ -121,6 +121,19 @@ COURSE = textwrap.dedent("""
     from lambdalab import security
     security.create_role("ann-lab-thumbnail", {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::ann-lab-photos-in/*"}]})
+    # the thumbnail pipeline, as in notebook 02: the trigger's own queue gets the prefix and the tag too
+    from lambdalab.labs.lab01 import image_bytes
+    from lambdalab.runtime import LambdaFunction
+    from lambdalab.triggers import connect_s3
+    s3.create_bucket(Bucket="ann-lab-photos-out")
+    fn = LambdaFunction("ann-lab-thumbnail", "lambdalab.handlers.thumbnail.handler",
+                        environment={"OUTPUT_BUCKET": "ann-lab-photos-out"})
+    trigger = connect_s3("ann-lab-photos-in", fn)
+    s3.put_object(Bucket="ann-lab-photos-in", Key="cat.jpg", Body=image_bytes(300, 200))
+    out["drained"] = trigger.drain().summary()
+    out["thumbnails"] = [o["Key"] for o in s3.list_objects_v2(Bucket="ann-lab-photos-out").get("Contents", [])]
+    out["log_groups"] = [g["logGroupName"] for g in aws.client("logs").describe_log_groups()["logGroups"]]
+    fn.shutdown()
     try:
         aws.reset()
     except RuntimeError as refused:
@@ -186,10 +199,14 @@ def test_on_a_real_account_the_course_names_tags_and_cleans_up_only_what_it_crea
     assert boto3.client("s3", **kw).get_bucket_tagging(Bucket="ann-lab-photos-in")["TagSet"] == [
         {"Key": "lambdalab-course", "Value": PREFIX}]
     assert "photos-in" not in _account(moto_server)["buckets"]  # refused, never created
+    assert out["thumbnails"] == ["thumb-cat.jpg"], out["drained"]  # the whole pipeline works in this mode
+    assert out["log_groups"] == ["/aws/lambda/ann-lab-thumbnail"]  # a function's log group counts as prefixed
 
     listed = _cleanup(moto_server, answer="no\n")  # listed first, nothing deleted without confirmation
     assert listed.returncode == 1 and "Nothing deleted." in listed.stdout
-    for name in ("ann-lab-photos-in", "ann-lab-audit", "ann-lab-failures", "ann-lab-clicks", "ann-lab-thumbnail"):
+    for name in ("ann-lab-photos-in", "ann-lab-photos-out", "ann-lab-audit", "ann-lab-failures", "ann-lab-clicks",
+                 "ann-lab-thumbnail", "ann-lab-lambdalab-s3-ann-lab-photos-in-ann-lab-thumbnail",
+                 "/aws/lambda/ann-lab-thumbnail"):
         assert name in listed.stdout
     for name in ("company-data", "ann-lab-by-hand", "ann-lab-manual", "bob-lab-failures", "ann-lab-not-mine"):
         assert name not in listed.stdout
@@ -197,7 +214,7 @@ def test_on_a_real_account_the_course_names_tags_and_cleans_up_only_what_it_crea
 
     done = _cleanup(moto_server, answer="delete\n")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("deleted  ") == 5
+    assert done.stdout.count("deleted  ") == 8
     after = _account(moto_server)
     assert after == {**before, "roles": after["roles"]} and "ann-lab-thumbnail" not in after["roles"]
     again = _cleanup(moto_server, "--yes")

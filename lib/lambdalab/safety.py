@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 TAG_KEY = "lambdalab-course"
 PREFIX_VARIABLE = "LAMBDALAB_PREFIX"
+LAMBDA_LOG_GROUPS = "/aws/lambda/"
 # the parameter that names what a create call creates (the first one present counts)
 NAME_PARAMETERS = ("Bucket", "TableName", "QueueName", "StreamName", "FunctionName", "RoleName", "PolicyName",
                    "logGroupName", "TopicName", "Name")
@@ -52,7 +53,7 @@ def guard(session, prefix: str) -> None:
         if not is_create(model.name):
             return
         name = next((params[p] for p in NAME_PARAMETERS if isinstance(params.get(p), str)), None)
-        if name is not None and not name.startswith(prefix):
+        if name is not None and not _own_name(name).startswith(prefix):
             raise UnsafeOperation(
                 f"Refusing {model.name} of {name!r} on real AWS: its name does not start with {PREFIX_VARIABLE} "
                 f"{prefix!r}. Name it {prefix}{name}, so that `lambdalab cleanup` can find it and nothing of "
@@ -76,6 +77,11 @@ def guard(session, prefix: str) -> None:
     session.events.register("provide-client-params", check_and_tag)
     session.events.register("after-call.s3.CreateBucket", tag_bucket)
     session.events.register("after-call.kinesis.CreateStream", tag_stream)
+
+
+def _own_name(name: str) -> str:
+    """The part of a name the prefix applies to: a function's log group is named /aws/lambda/<function name>."""
+    return name.removeprefix(LAMBDA_LOG_GROUPS)
 
 
 def _endpoint_of(url: str) -> str | None:
@@ -171,7 +177,7 @@ def created(client, prefix: str) -> list[Created]:
                 SecretId=a, ForceDeleteWithoutRecovery=True)))
     logs = client("logs")
     for group in _pages(logs, "describe_log_groups", "logGroups"):
-        if group["logGroupName"].startswith(prefix) and _tagged(
+        if _own_name(group["logGroupName"]).startswith(prefix) and _tagged(
                 logs.list_tags_log_group(logGroupName=group["logGroupName"]).get("tags", {}), prefix):
             found.append(Created("log group", group["logGroupName"],
                                  lambda g=group["logGroupName"]: logs.delete_log_group(logGroupName=g)))
