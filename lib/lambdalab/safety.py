@@ -42,15 +42,16 @@ def prefix_from_environment() -> str:
     return prefix
 
 
-def is_create(operation: str) -> bool:
-    return operation.startswith("Create") or operation in ("PutRule",)
+def is_create(operation: str, params: dict) -> bool:
+    """A call that creates a named resource (not an object in a bucket: CreateMultipartUpload is an upload)."""
+    return (operation.startswith("Create") or operation in ("PutRule",)) and "Key" not in params
 
 
 def guard(session, prefix: str) -> None:
     """Hook a boto3 session (every client made from it afterwards): refuse unprefixed creates, tag what is created."""
 
     def check_and_tag(params, model, context, **_):
-        if not is_create(model.name):
+        if not is_create(model.name, params):
             return
         name = next((params[p] for p in NAME_PARAMETERS if isinstance(params.get(p), str)), None)
         if name is not None and not _own_name(name).startswith(prefix):
