@@ -72,9 +72,8 @@ def dead_links(page, links) -> list[str]:
 
 def open_by_link(page, text: str, path: str) -> None:
     """Click the link as a learner does, then wait until its notebook is the one on show, with its kernel idle."""
-    from playwright.sync_api import expect
-
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
 
     link = active_panel(page).locator(".jp-RenderedMarkdown a", has_text=text).first
     try:
