@@ -2,6 +2,10 @@
 import os
 import time
 
+# Imported here, at INIT, as a deployed function's imports would be: inside the handler they would run at 128 MB's CPU
+# share (lambdalab.cpu_share) and take longer than the test's timeout on their own.
+from lambdalab.handlers import stream_audit, stream_audit_powertools
+
 
 def _hang_once(response, context):
     """Sleep past the function's timeout the first time (a marker file remembers it across environments)."""
@@ -14,13 +18,9 @@ def _hang_once(response, context):
 
 def audit_then_time_out(event, context):
     """The hand-written audit function, then a timeout that strikes after its effects went out (once)."""
-    from lambdalab.handlers import stream_audit
-
     return _hang_once(stream_audit.handler(event, context), context)
 
 
 def powertools_then_time_out(event, context):
     """The same with the Powertools version."""
-    from lambdalab.handlers import stream_audit_powertools
-
     return _hang_once(stream_audit_powertools.handler(event, context), context)

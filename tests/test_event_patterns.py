@@ -184,6 +184,18 @@ def test_put_rule_refuses_the_same_patterns_with_the_same_error(backend):
         sandbox("{not json", EC2_EVENT)
 
 
+def test_a_pattern_json_cannot_hold_is_invalid_json_not_a_type_error():
+    """A Python set (a common slip for a list) gets EventBridge's error, from the sandbox and from compile_pattern."""
+    from lambdalab.triggers.patterns import compile_pattern
+
+    for check in (lambda p: sandbox(p, EC2_EVENT), compile_pattern):
+        with pytest.raises(InvalidEventPatternException, match=r"Invalid JSON: .*set.*as a list"):
+            check({"source": {"aws.ec2"}})
+    with pytest.raises(InvalidEventPatternException) as caught:
+        sandbox({"$or": [{"a": ["x"]}]}, EC2_EVENT)
+    assert "relationship.." not in str(caught.value)
+
+
 def test_the_moto_patch_is_in_force(backend):
     from moto.events.models import EventPattern
 

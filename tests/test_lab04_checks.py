@@ -107,3 +107,33 @@ def test_an_invalid_or_non_dict_pattern_gets_eventbridges_reason(solution):
     text = dict(solution, orders_pattern=lambda: '{"source": ["com.example.shop"]}')
     result = labs.check("lab04", "task2", namespace=text)["orders_pattern_routes_the_examples"]
     assert "should return the event pattern as a dict, not a str" in result.message
+
+
+def test_a_set_instead_of_a_list_is_the_students_mistake_not_a_broken_check(solution):
+    """{"aws.s3"} is a Python set, not JSON: the check says so (it used to report "The check itself failed")."""
+    def zip_pattern(bucket):
+        return {"source": {"aws.s3"}, "detail": {"bucket": {"name": [bucket]}}}
+
+    result = labs.check("lab04", "task1", namespace=dict(solution, zip_pattern=zip_pattern))[
+        "zip_pattern_routes_the_examples"]
+    assert result.status == "failed" and result.points == 0
+    assert result.message.startswith("EventBridge refuses this pattern: Invalid JSON")
+    assert "set" in result.message and "list" in result.message and "Tell your instructor" not in result.message
+
+
+def test_eventbridges_reason_ends_with_one_full_stop(solution):
+    single_or = dict(solution, alert_pattern=lambda: {"source": ["com.example.payments"], "detail": {
+        "$or": [{"amount": [{"numeric": [">", 10000]}]}]}})
+    result = labs.check("lab04", "task3", namespace=single_or)["alert_pattern_routes_the_examples"]
+    assert result.message == ("EventBridge refuses this pattern: There must have at least 2 Objects in $or "
+                              "relationship.")
+
+
+def test_listing_the_example_test_account_fails_hidden_with_a_hint_for_every_test_account(solution):
+    listed = dict(solution, orders_pattern=lambda: {
+        "source": ["com.example.shop"], "detail-type": ["Order Placed"], "region": ["us-east-1", "eu-west-1"],
+        "detail": {"customer": {"account-id": [{"anything-but": ["test-3"]}]}}})
+    report = labs.check("lab04", "task2", namespace=listed, hidden=True, seed=4)
+    assert report["orders_pattern_routes_the_examples"].passed
+    hidden = report["orders_pattern_on_unseen_events"]
+    assert not hidden.passed and "another test account" in hidden.message and "prefix" in hidden.hint

@@ -124,7 +124,78 @@ def test_a_secrets_policy_that_allows_every_secret_action_fails_hidden(solution)
         {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}, logs(f))
     assert result(namespace, "task3.the_function_reads_its_secret").passed
     hidden = result(namespace, "task3.only_that_secret_and_only_reading", hidden=True)
-    assert hidden.status == "failed" and "secretsmanager:GetSecretValue on" in hidden.message
+    assert hidden.status == "failed" and "allows more actions than it names" in hidden.message
+    assert "PutSecretValue" in hidden.hint
     namespace["secret_reader_policy"] = lambda arn, f: policy(logs(f))
     denied = result(namespace, "task3.the_function_reads_its_secret")
     assert denied.status == "failed" and "GetSecretValue" in full(denied)
+
+
+def s3_statements(get_resource, put_resource):
+    return ({"Effect": "Allow", "Action": "s3:GetObject", "Resource": get_resource},
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": put_resource})
+
+
+def test_a_bucket_name_followed_by_a_wildcard_is_caught_in_public_and_hidden(solution):
+    """arn:aws:s3:::INPUT* (no /) works, but also covers INPUT-archive: it used to pass every check."""
+    make = lambda i, o, f: policy(*s3_statements(f"arn:aws:s3:::{i}*", f"arn:aws:s3:::{o}*"), logs(f))
+    namespace = with_thumbnail_policy(solution, make)
+    assert result(namespace, "task1.the_function_works_under_your_policy").passed
+    public = result(namespace, "task1.no_wildcard_actions_and_only_reads_on_the_input")
+    assert public.status == "failed" and public.message == "A statement allows more than the function uses."
+    assert "resource arn:aws:s3:::lab05-uploads-" in public.actual and "other buckets" in public.hint
+    hidden = result(namespace, "task1.forbidden_calls_are_denied", hidden=True)
+    assert hidden.status == "failed" and "-archive/photos/cat.jpg" in hidden.message
+
+
+def test_every_bucket_is_caught_by_the_public_check(solution):
+    make = lambda i, o, f: policy(*s3_statements("arn:aws:s3:::*", f"arn:aws:s3:::{o}/*"), logs(f))
+    found = result(with_thumbnail_policy(solution, make), "task1.no_wildcard_actions_and_only_reads_on_the_input")
+    assert found.status == "failed" and "resource arn:aws:s3:::*" in found.actual
+
+
+def test_a_policy_that_stops_the_function_scores_no_least_privilege_points(solution):
+    """A Deny on everything grants nothing, but the function must work too: it used to score 5 of 12 points."""
+    make = lambda i, o, f: policy(*solution["thumbnail_policy"](i, o, f)["Statement"],
+                                  {"Effect": "Deny", "Action": "s3:*", "Resource": "*"})
+    report = labs.check("lab05", "task1", namespace=with_thumbnail_policy(solution, make), hidden=True, seed=3)
+    scored = {r.id: r.points for r in report.results if r.points}
+    assert scored == {"task1.lambda_can_write_the_logs": 2}, report.text()
+    assert "denied a call it needs" in report["no_wildcard_actions_and_only_reads_on_the_input"].message
+
+
+def test_not_action_fails_the_nothing_unused_check(solution):
+    make = lambda i, o, f: policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}, logs(f))
+    found = result(with_thumbnail_policy(solution, make), "task1.nothing_unused", hidden=True)
+    assert found.status == "failed" and "NotAction" in found.actual
+
+
+def test_not_a_dict_says_what_was_returned(solution):
+    found = result(with_thumbnail_policy(solution, lambda i, o, f: None), "task1.the_function_works_under_your_policy")
+    assert found.message == "thumbnail_policy should return the policy document as a dict, not a NoneType."
+
+
+@pytest.mark.parametrize("statement, says", [
+    (lambda arn: {"Effect": "Allow", "Action": "secretsmanager:Get*", "Resource": arn}, "more actions than it names"),
+    (lambda arn: {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn.rsplit("-", 1)[0] + "*"},
+     "-admin-QwErTy"),
+], ids=["Get*", "name*"])
+def test_sneaky_secret_wildcards_fail_the_hidden_check(solution, statement, says):
+    namespace = dict(solution, secret_reader_policy=lambda arn, f: policy(statement(arn), logs(f)))
+    assert result(namespace, "task3.the_function_reads_its_secret").passed
+    hidden = result(namespace, "task3.only_that_secret_and_only_reading", hidden=True)
+    assert hidden.status == "failed" and says in full(hidden)
+
+
+def test_a_secret_policy_that_does_not_let_the_function_work_scores_nothing_hidden(solution):
+    namespace = dict(solution, secret_reader_policy=lambda arn, f: policy(logs(f)))
+    hidden = result(namespace, "task3.only_that_secret_and_only_reading", hidden=True)
+    assert hidden.status == "failed" and "GetSecretValue" in full(hidden)
+
+
+def test_the_secret_arn_with_six_question_marks_passes(solution):
+    """The exam tip's form, NAME-??????, is as narrow as the ARN itself."""
+    namespace = dict(solution, secret_reader_policy=lambda arn, f: policy(
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn.rsplit("-", 1)[0] + "-??????"},
+        logs(f)))
+    assert result(namespace, "task3.only_that_secret_and_only_reading", hidden=True).passed

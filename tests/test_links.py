@@ -119,9 +119,6 @@ def navigation_gaps() -> list[str]:
     return gaps
 
 
-# Notebooks 03-06 arrived from other branches with "Next: ... (coming)" lines; the integrator links them at the end
-# (see issue 17). When that is done this test passes, strict xfail turns that into a failure: remove the marker.
-@pytest.mark.xfail(strict=True, reason="notebooks 03-06 and their labs are not linked into the Next chain yet")
 def test_next_links_lead_through_every_notebook_and_to_every_lab():
     gaps = navigation_gaps()
     assert not gaps, "\n".join(gaps)

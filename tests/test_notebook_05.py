@@ -36,6 +36,8 @@ def test_runs_twice_quickly_and_shows_the_worked_examples(tmp_path, monkeypatch)
     assert "2 deliveries, 2 invocations" in shown and "q4/big data.zip" in shown and "q3/notes.pdf" not in shown
     assert "1 full event for the first target; [{'file': 's3://reports-inbox/q4/summary.zip', 'bytes': 4098}]" in shown
     assert "noon report ran 1 time(s); hourly clean-up ran 24 times" in shown
+    assert '"detail-type": "Scheduled Event"' in shown and "rule/daily-report" in shown  # the event delivered
+    assert "detail.customer.test-account: wanted false, got 0" in shown and "tiers [silver, gold]: matches" in shown
     assert "events:PutEvents" in shown and '"account": "111122223333"' in shown  # routed across accounts
     assert "stopped by the emulator after 25 invocations" in shown
     assert "rule enrich-orders (default) -> order-enricher: 1 deliveries, 1 invocations" in shown

@@ -8,6 +8,8 @@
 - Every invocation returns an ``Invocation`` with the response or Lambda's error shape, the logs (START / END /
   REPORT), and the numbers of the REPORT line. The logs are also delivered to CloudWatch Logs
   (``/aws/lambda/<name>``), in batches, before anyone reads them.
+- Each invocation's worker gets the CPU Lambda gives its memory size, memory / 1,769 of a vCPU (``cpu_share``), so
+  Duration, Billed Duration and timeouts are what Lambda would report on a CPU like this one; INIT is not throttled.
 - Timeouts stop the handler (``Task timed out after 3.00 seconds``); exceeding the memory size kills it
   (``Runtime exited with error: signal: killed``); either way the environment is discarded.
 
@@ -40,7 +42,7 @@ from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Protocol
 
-from . import _worker, aws, payloads
+from . import _worker, aws, cpu_share, payloads
 from ._worker import exit_error, lambda_error, log_line, platform_error, runtime_exited
 from .cloudwatch_logs import flush_logs, shipper  # noqa: F401 (flush_logs: public here, as it always was)
 
@@ -103,6 +105,7 @@ class Invocation:
     init_duration_ms: float | None = None
     cold_start: bool = False
     status: Status = Status.OK
+    modelled: bool = False  # Duration computed from measured CPU time, not throttled for real (see cpu_share)
     report: str = field(default="", repr=False)
 
     def __post_init__(self):
@@ -266,21 +269,31 @@ class _ExecutionEnvironment:
         except (BrokenPipeError, ConnectionResetError):  # the worker died while it was idle
             self.elapsed_ms = 0.0
             return None, "exited", self._read_output()
-        started = time.perf_counter()
-        reply, status = self._wait(timeout_s, limit_kb=self.function.memory_mb * 1024)
-        self.elapsed_ms = (time.perf_counter() - started) * 1000
+        share = cpu_share.CpuShare(self.process.pid, self.function.memory_mb)  # memory/1,769 of a vCPU
+        reply, status = self._wait(timeout_s, limit_kb=self.function.memory_mb * 1024, share=share)
+        self.elapsed_ms, self.modelled = share.elapsed_s() * 1000, share.modelled
         self.invocations += 1
         if reply is not None:
+            reply["duration_ms"] = share.duration_ms(reply)
             self.peak_kb = max(self.peak_kb, reply["peak_kb"])
             if self.peak_kb > self.function.memory_mb * 1024:
                 status = "killed"  # it went over while we were not looking: Lambda would have killed it
+            elif reply["duration_ms"] > timeout_s * 1000:
+                status = "timeout"  # at its CPU share it would not have finished in time (see cpu_share)
         return reply, status, self._read_output()
 
-    def _wait(self, timeout_s: float, limit_kb: int | None = None):
+    def _wait(self, timeout_s: float, limit_kb: int | None = None, share=None):
+        share = share or cpu_share.Unlimited()
+        try:
+            return self._poll(timeout_s, limit_kb, share)
+        finally:
+            share.release()
+
+    def _poll(self, timeout_s, limit_kb, share):
         stdout = self.process.stdout
-        deadline = time.perf_counter() + timeout_s
         while True:
-            remaining = deadline - time.perf_counter()
+            share.poll()
+            remaining = timeout_s - share.elapsed_s()
             if remaining <= 0:
                 return None, "timeout"
             ready, _, _ = select.select([stdout], [], [], min(_POLL_S, remaining))
@@ -489,8 +502,10 @@ class LambdaFunction:
         init_ms = None
 
         def finish(outcome: _Outcome) -> Invocation:
-            return self._finish(outcome, request_id=request_id, lines=lines, init_ms=init_ms,
-                                peak_kb=environment.peak_kb, log_stream=environment.log_stream)
+            invocation = self._finish(outcome, request_id=request_id, lines=lines, init_ms=init_ms,
+                                      peak_kb=environment.peak_kb, log_stream=environment.log_stream)
+            invocation.modelled = getattr(environment, "modelled", False)  # Duration from the model (cpu_share)
+            return invocation
 
         if cold:
             init_ms, init_error, output = environment.start()

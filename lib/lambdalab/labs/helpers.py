@@ -7,11 +7,10 @@ import io
 import logging
 import secrets
 import uuid
-from datetime import datetime, timezone
-from urllib.parse import quote_plus
 
 from .. import aws
 from ..runtime import temporary_environ
+from ..triggers import s3 as triggers_s3
 from .core import CheckFailed, Context, NotDone, student_error
 
 
@@ -62,23 +61,11 @@ def s3_event(bucket: str, keys: list[str], *, encode_slash: bool = False) -> dic
 
     Real S3 leaves "/" alone; moto encodes it as %2F (``encode_slash=True``): a correct decoder handles both.
     """
-    region = aws.backend().region
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    records = []
-    for key in keys:
-        encoded = quote_plus(key, safe="" if encode_slash else "/")
-        records.append({
-            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region, "eventTime": stamp,
-            "eventName": "ObjectCreated:Put", "userIdentity": {"principalId": "AWS:EXAMPLE"},
-            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-            "responseElements": {"x-amz-request-id": uuid.uuid4().hex[:16].upper()},
-            "s3": {"s3SchemaVersion": "1.0", "configurationId": "lab-check",
-                   "bucket": {"name": bucket, "ownerIdentity": {"principalId": "EXAMPLE"},
-                              "arn": f"arn:aws:s3:::{bucket}"},
-                   "object": {"key": encoded, "size": 0, "eTag": uuid.uuid4().hex,
-                              "sequencer": uuid.uuid4().hex[:18].upper()}},
-        })
-    return {"Records": records}
+    event = triggers_s3.s3_event(bucket, *keys)
+    if encode_slash:
+        for record in event["Records"]:
+            record["s3"]["object"]["key"] = record["s3"]["object"]["key"].replace("/", "%2F")
+    return event
 
 
 class _Capture(logging.Handler):

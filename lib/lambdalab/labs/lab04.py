@@ -69,7 +69,7 @@ def pattern_of(ctx, name: str, *args) -> dict:
     try:
         compile_pattern(pattern)
     except InvalidEventPatternException as exc:
-        ctx.fail(f"EventBridge refuses this pattern: {exc.reason}.", call=call, actual=pattern,
+        ctx.fail(f"EventBridge refuses this pattern: {exc.reason.rstrip('.')}.", call=call, actual=pattern,
                  hint="Each field's value is an array (of values or operator objects like {\"suffix\": \".zip\"}), "
                       "never a bare string or number; notebook 05 shows every operator.")
     return pattern
@@ -195,6 +195,8 @@ ORDER_HINTS = {
     "an order from us-east-2": "List the two Regions exactly; a prefix such as \"us-\" also lets in us-east-2.",
     "an order from a test account": 'Exclude test accounts: "customer": {"account-id": [{"anything-but": '
                                     '{"prefix": "test-"}}]} inside "detail".',
+    "another test account": 'Every account whose id starts with test- is a test account, not only the examples: '
+                            '[{"anything-but": {"prefix": "test-"}}] rather than a list of ids.',
     "a cancelled order": 'Only placed orders: "detail-type": ["Order Placed"].',
     "an order from another source": f'Only the shop: "source": ["{SHOP}"].',
     "an order from account contest-12": "Only accounts that start with test- are test accounts: anything-but a "

@@ -37,6 +37,9 @@ def student_policy(ctx, name: str, *args) -> dict:
     """Call the student's policy function and insist on a policy IAM would accept."""
     call = f"{name}({', '.join(repr(a) for a in args)})"
     policy = ctx.call_as(call, name, *args)
+    if not isinstance(policy, dict):
+        raise CheckFailed(f"{name} should return the policy document as a dict, not a {type(policy).__name__}.",
+                          call=call, hint='Return a dict: {"Version": "2012-10-17", "Statement": [...]}.')
     try:
         return iam.load(policy)
     except iam.PolicyError as exc:
@@ -81,6 +84,12 @@ def expect_it_works(ctx, invocation, report, names):
     ctx.fail("The thumbnail function did not write its thumbnail.", actual=Plain(message or "no thumbnail"))
 
 
+def expect_no_broad_grants(ctx, report, hint):
+    """Fail on the first Allow statement the report finds wider than the calls it served (wildcards, NotAction)."""
+    for finding in report.broad:
+        ctx.fail("A statement allows more than the function uses.", actual=Plain(str(finding)), hint=hint)
+
+
 def allow_statements(policy):
     return [s for s in iam.statements(policy) if s["Effect"] == "Allow"]
 
@@ -103,8 +112,9 @@ def the_function_works_under_your_policy(ctx):
 
 @LAB.check("task1", points=2, timeout=60)
 def no_wildcard_actions_and_only_reads_on_the_input(ctx):
-    """no wildcard or NotAction, and nothing but s3:GetObject on the input bucket"""
-    _, _, names = run_thumbnail(ctx)
+    """no wildcard action or resource, no NotAction, and nothing but s3:GetObject on the input bucket"""
+    invocation, report, names = run_thumbnail(ctx)
+    expect_it_works(ctx, invocation, report, names)  # a policy that stops the function is not least privilege
     policy = names["policy"]
     for statement in allow_statements(policy):
         wild = [a for a in iam.as_list(statement.get("Action", [])) if "*" in a or "?" in a]
@@ -115,6 +125,9 @@ def no_wildcard_actions_and_only_reads_on_the_input(ctx):
     expect_denied(ctx, policy, [("s3:PutObject", f"arn:aws:s3:::{names['source']}/photos/cat.jpg")],
                   "Only read the input bucket: a function that may write there can overwrite the originals (and "
                   "trigger itself).")
+    expect_no_broad_grants(ctx, report, "Name the input bucket's objects (arn:aws:s3:::INPUT/*), the output "
+                                        "bucket's objects (arn:aws:s3:::OUTPUT/*) and the function's own log group: "
+                                        "arn:aws:s3:::* or arn:aws:s3:::INPUT* also covers other buckets.")
 
 
 @LAB.check("task1", points=2, timeout=60)
@@ -132,12 +145,14 @@ def lambda_can_write_the_logs(ctx):
 
 @LAB.check("task1", hidden=True, points=2, timeout=60)
 def forbidden_calls_are_denied(ctx):
-    """deleting originals or thumbnails, other buckets, other services"""
-    _, _, names = run_thumbnail(ctx)
+    """deleting originals or thumbnails, other buckets (look-alike names too), other services"""
+    invocation, report, names = run_thumbnail(ctx)
+    expect_it_works(ctx, invocation, report, names)
     src, out = f"arn:aws:s3:::{names['source']}", f"arn:aws:s3:::{names['output']}"
     other = f"arn:aws:s3:::someone-else-{ctx.rng.randint(1000, 9999)}"
     calls = [("s3:DeleteObject", f"{src}/photos/cat.jpg"), ("s3:DeleteObject", f"{out}/photos/thumb-cat.jpg"),
              ("s3:GetObject", f"{other}/secret.txt"), ("s3:PutObject", f"{other}/x.jpg"),
+             ("s3:GetObject", f"{src}-archive/photos/cat.jpg"), ("s3:PutObject", f"{out}-public/x.jpg"),
              ("s3:PutBucketPolicy", src), ("s3:ListAllMyBuckets", "*"),
              ("dynamodb:Scan", "arn:aws:dynamodb:us-east-1:123456789012:table/users"),
              ("iam:PassRole", "arn:aws:iam::123456789012:role/admin")]
@@ -148,7 +163,8 @@ def forbidden_calls_are_denied(ctx):
 @LAB.check("task1", hidden=True, timeout=60)
 def logs_only_for_this_function(ctx):
     """the logs permissions cover this function's log group only"""
-    _, _, names = run_thumbnail(ctx)
+    invocation, report, names = run_thumbnail(ctx)
+    expect_it_works(ctx, invocation, report, names)
     group = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/payroll-{ctx.rng.randint(10, 99)}"
     expect_denied(ctx, names["policy"], [("logs:PutLogEvents", f"{group}:log-stream:x")],
                   f"Name the function's own log group: arn:aws:logs:REGION:ACCOUNT:log-group:/aws/lambda/"
@@ -164,6 +180,8 @@ def nothing_unused(ctx):
         ctx.fail("The policy grants permissions the function never used.", expected=Plain("none"),
                  actual=Plain("; ".join(str(g) for g in report.unused)),
                  hint="Remove what the thumbnail function does not call.")
+    expect_no_broad_grants(ctx, report, "Name each action and resource the function uses: no wildcards, no "
+                                        "NotAction or NotResource.")
 
 
 # --- task 2: read an AccessDenied message ------------------------------------------------------------------------
@@ -236,14 +254,29 @@ def the_function_reads_its_secret(ctx):
 
 @LAB.check("task3", hidden=True, points=2, timeout=60)
 def only_that_secret_and_only_reading(ctx):
-    """no other secret, no writing or deleting secrets, nothing unused"""
-    _, report, names = run_db_login(ctx)
+    """no other secret (look-alike names too), no writing or deleting secrets, no wildcard action, nothing unused"""
+    invocation, report, names = run_db_login(ctx)
+    if not invocation.ok or report.denied:
+        ctx.fail("The function could not read its secret and write its logs with this policy.",
+                 actual=Plain((invocation.error or {}).get("errorMessage", "")
+                              or ", ".join(sorted({c.action for c in report.denied}))),
+                 hint="Pass the public check of task 3 first.")
+    for statement in allow_statements(names["policy"]):
+        wild = [a for a in iam.as_list(statement.get("Action", [])) if "*" in a or "?" in a]
+        if "NotAction" in statement or "NotResource" in statement or wild:
+            ctx.fail("A statement allows more actions than it names.", actual=statement,
+                     hint="Name the one action, secretsmanager:GetSecretValue: secretsmanager:* also allows "
+                          "PutSecretValue and DeleteSecret, and Get* allows GetResourcePolicy and any Get action "
+                          "AWS adds later.")
     other = names["arn"].rsplit(":", 1)[0] + f":prod/payments-{ctx.rng.randint(10, 99)}-XyZ123"
+    look_alike = names["arn"].rsplit("-", 1)[0] + "-admin-QwErTy"
     expect_denied(ctx, names["policy"], [("secretsmanager:GetSecretValue", other),
+                                         ("secretsmanager:GetSecretValue", look_alike),
                                          ("secretsmanager:PutSecretValue", names["arn"]),
                                          ("secretsmanager:DeleteSecret", names["arn"]),
                                          ("kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/any")],
-                  "Allow exactly secretsmanager:GetSecretValue on exactly this secret's ARN.")
+                  "Allow exactly secretsmanager:GetSecretValue on exactly this secret's ARN (the first argument): "
+                  "a name followed by * also matches look-alikes such as prod/db-admin.")
     if report.unused:
         ctx.fail("The policy grants permissions the function never used.",
                  actual=Plain("; ".join(str(g) for g in report.unused)), hint="Remove them.")

@@ -243,3 +243,16 @@ class AsyncInvoker:
             d.sent_to_destination = True
         return record
 
+
+def take_all(sqs, queue_url: str) -> list[str]:
+    """Every message body waiting in a push source's internal queue, deleted from it (S3 and EventBridge deliver
+    to such a queue here, because moto cannot invoke a function itself)."""
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                       WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return bodies
+        bodies += [message["Body"] for message in messages]
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])

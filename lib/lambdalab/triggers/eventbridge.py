@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from .. import aws, clock
 from ..moto_patches.events import TARGETS_PER_RULE, iso_time, target_input
 from ..runtime import check_invoke_target
-from .async_invoke import AsyncInvoker, AsyncReport
+from .async_invoke import AsyncInvoker, AsyncReport, take_all
 from .patterns import compile_pattern, test_pattern  # noqa: F401 - test_pattern is public here too
 
 DEFAULT_MAX_INVOCATIONS = 500  # drain() stops there: an EventBridge loop never stops by itself
@@ -173,18 +173,12 @@ class RuleTrigger:
     def _receive_all(self) -> list:
         """Every event EventBridge put in the trigger's queue (deleted from it), as the function will receive it."""
         payloads = []
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                                WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return payloads
-            for message in messages:
-                try:
-                    payloads.append(json.loads(message["Body"]))
-                except ValueError:
-                    payloads.append(message["Body"])  # an input transformer's plain-text output
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        for body in take_all(self.sqs, self.queue_url):
+            try:
+                payloads.append(json.loads(body))
+            except ValueError:
+                payloads.append(body)  # an input transformer's plain-text output
+        return payloads
 
     def _queue_due_schedule(self) -> None:
         if not self.schedule:

@@ -19,7 +19,7 @@ class InvalidEventPatternException(ValueError):
 
     def __init__(self, reason: str):
         self.reason = reason
-        super().__init__(f"Event pattern is not valid. Reason: {reason}. Each field's value must be an array of "
+        super().__init__(f"Event pattern is not valid. Reason: {reason.rstrip('.')}. Each field's value must be an array of "
                          "values or operator objects such as {\"prefix\": \"...\"} (notebook 05 lists them all).")
 
 
@@ -74,9 +74,18 @@ def compile_pattern(pattern):
 
     matcher.apply()  # idempotent; the sandbox works before aws.start() and on any backend
     try:
-        return EventPattern.load(json.dumps(pattern))
+        return EventPattern.load(_json_text(pattern))
     except MotoInvalid as exc:
         raise InvalidEventPatternException(exc.message.split("Reason: ", 1)[-1]) from None
+
+
+def _json_text(pattern) -> str:
+    """``pattern`` as JSON text; a value JSON cannot hold (a set, an object) is EventBridge's "Invalid JSON"."""
+    try:
+        return json.dumps(pattern)
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventPatternException(f"Invalid JSON: {exc} (a pattern holds only dicts, lists, strings, "
+                                           "numbers, booleans and None; write a set {...} as a list [...])") from None
 
 
 def _load(value, what: str):
@@ -87,6 +96,8 @@ def _load(value, what: str):
             if what == "pattern":
                 raise InvalidEventPatternException("Invalid JSON") from None
             raise ValueError(f"The event is not valid JSON ({exc}).") from None
+    if what == "pattern":
+        return json.loads(_json_text(value))
     return json.loads(json.dumps(value))  # a copy with JSON's types (tuples -> lists); fails clearly if not JSON
 
 

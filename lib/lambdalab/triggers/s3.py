@@ -19,7 +19,7 @@ from urllib.parse import quote_plus, unquote_plus
 from .. import aws, clock
 from ..moto_patches.s3_events import EVENT_VERSION, s3_object
 from ..runtime import InvokeTarget, check_invoke_target
-from .async_invoke import AsyncInvoker, AsyncReport
+from .async_invoke import AsyncInvoker, AsyncReport, take_all
 
 EVENT_TYPES = (
     "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
@@ -115,16 +115,7 @@ class S3Trigger:
 
     def _receive_all(self) -> list[dict]:
         """Every S3 record waiting in the trigger's queue (S3's test events dropped); deletes them from the queue."""
-        records = []
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                                WaitTimeSeconds=0).get("Messages", [])
-            if not messages:
-                return records
-            for message in messages:
-                records.extend(json.loads(message["Body"]).get("Records", []))
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+        return [record for body in take_all(self.sqs, self.queue_url) for record in json.loads(body).get("Records", [])]
 
     @property
     def pending(self) -> int:
