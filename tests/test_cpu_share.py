@@ -32,6 +32,19 @@ def medians(functions, event, rounds=3):
     return {size: statistics.median(values) for size, values in seen.items()}
 
 
+def measured_until(ok, measure, attempts=2):
+    """Measure; once more if a load spike on this shared machine put the result out of bounds. Returns every
+    measurement: assert on the last, show them all."""
+    seen = [measure()]
+    while not ok(seen[-1]) and len(seen) < attempts:
+        seen.append(measure())
+    return seen
+
+
+def share_ratio_ok(took, small=128, large=1769):
+    return 1769 / 128 * 0.75 <= took[small] / took[large] <= 1769 / 128 * 1.25  # 13.8 within 25%
+
+
 @pytest.fixture
 def sized(backend):
     made = []
@@ -54,15 +67,17 @@ def test_the_share_is_memory_over_1769():
 
 
 def test_cpu_bound_work_at_128_mb_takes_1769_over_128_times_as_long(sized):
-    took = medians(sized("cpu_handlers.crunch", (128, 1769)), {}, rounds=5)
-    ratio = took[128] / took[1769]
-    assert 1769 / 128 * 0.75 <= ratio <= 1769 / 128 * 1.25, took  # 13.8 within 25%
+    functions = sized("cpu_handlers.crunch", (128, 1769))
+    seen = measured_until(share_ratio_ok, lambda: medians(functions, {}, rounds=5))
+    assert share_ratio_ok(seen[-1]), seen
 
 
 def test_single_threaded_work_is_no_faster_above_one_vcpu(sized):
-    took = medians(sized("cpu_handlers.crunch", (1769, 3008)), {})
-    assert took[3008] >= took[1769] * 0.75, took  # within noise of 1,769 MB, not 1.7 times faster
-    assert took[3008] <= took[1769] * 1.5, took
+    functions = sized("cpu_handlers.crunch", (1769, 3008))
+    seen = measured_until(lambda t: 0.75 <= t[3008] / t[1769] <= 1.5, lambda: medians(functions, {}))
+    took = seen[-1]
+    assert took[3008] >= took[1769] * 0.75, seen  # within noise of 1,769 MB, not 1.7 times faster
+    assert took[3008] <= took[1769] * 1.5, seen
 
 
 def test_waiting_is_not_slowed(sized):
@@ -109,8 +124,8 @@ def test_the_worker_is_never_left_stopped(sized):
 def test_where_throttling_cannot_work_duration_is_modelled(sized, monkeypatch):
     monkeypatch.setattr(cpu_share, "MODE", "model")
     functions = sized("cpu_handlers.crunch", (128, 1769))
-    took = medians(functions, {})
-    assert 1769 / 128 * 0.75 <= took[128] / took[1769] <= 1769 / 128 * 1.25, took
+    seen = measured_until(share_ratio_ok, lambda: medians(functions, {}))
+    assert share_ratio_ok(seen[-1]), seen
     inv = functions[128].invoke({})
     assert inv.modelled and inv.ok
     assert inv.response["before"] - inv.response["after"] < inv.duration_ms / 3  # it really ran at full speed

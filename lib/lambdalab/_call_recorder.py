@@ -32,6 +32,8 @@ ACTIONS = {
     ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
     ("lambda", "Invoke"): "lambda:InvokeFunction", ("monitoring", "PutMetricData"): "cloudwatch:PutMetricData",
 }
+# with a VersionId, S3 checks the ...Version action instead (GetObject's documentation: "s3:GetObject is not required")
+VERSION_ACTIONS = {"s3:GetObject": "s3:GetObjectVersion", "s3:DeleteObject": "s3:DeleteObjectVersion"}
 PREFIXES = {"monitoring": "cloudwatch"}  # botocore signing name -> IAM service prefix
 ACCESS_DENIED = {"s3": ("AccessDenied", 403), "sqs": ("AccessDenied", 403), "sns": ("AuthorizationError", 403),
                  "sts": ("AccessDenied", 403), "iam": ("AccessDenied", 403)}  # the rest: AccessDeniedException, 400
@@ -81,6 +83,8 @@ def describe(service: str, operation: str, params: dict, region: str, account: s
     p = params or {}
     if prefix == "s3" and p.get("Bucket"):
         resource = f"arn:aws:s3:::{p['Bucket']}" + (f"/{p['Key']}" if p.get("Key") else "")
+        if p.get("VersionId") and p.get("Key"):
+            action = VERSION_ACTIONS.get(action, action)
         if "Prefix" in p:
             context["s3:prefix"] = p["Prefix"]
     elif prefix == "dynamodb":
@@ -89,6 +93,8 @@ def describe(service: str, operation: str, params: dict, region: str, account: s
             resource = p["StreamArn"]
         elif table:
             resource = table if table.startswith("arn:") else f"arn:aws:dynamodb:{where}:table/{table}"
+            if p.get("IndexName"):  # a Query or Scan of an index is authorized on the index's ARN
+                resource += f"/index/{p['IndexName']}"
     elif prefix == "kinesis":
         name = p.get("StreamARN") or p.get("StreamName")
         if name:

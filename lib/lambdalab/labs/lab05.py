@@ -41,7 +41,7 @@ def student_policy(ctx, name: str, *args) -> dict:
         raise CheckFailed(f"{name} should return the policy document as a dict, not a {type(policy).__name__}.",
                           call=call, hint='Return a dict: {"Version": "2012-10-17", "Statement": [...]}.')
     try:
-        return iam.load(policy)
+        return iam.check_identity_policy(policy)
     except iam.PolicyError as exc:
         raise CheckFailed(f"That is not a policy IAM would accept: {exc}", call=call,
                           hint='Return a dict: {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '

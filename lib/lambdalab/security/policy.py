@@ -62,8 +62,29 @@ def load(policy) -> dict:
     if not isinstance(policy, dict) or "Statement" not in policy:
         raise PolicyError('A policy is a dict like {"Version": "2012-10-17", "Statement": [...]}; this one has no '
                           "Statement.")
+    try:
+        json.dumps(policy)
+    except (TypeError, ValueError) as exc:
+        raise PolicyError(f"A policy is JSON, and this one cannot be written as JSON ({exc}): use lists, not sets "
+                          "or tuples of other objects, and strings for actions and ARNs.") from None
     for statement in statements(policy):
         check_statement(statement)
+    return policy
+
+
+def check_identity_policy(policy) -> dict:
+    """``load``, plus what IAM requires of an identity-based policy (a role's permissions): every statement names
+    its resources (``Resource`` or ``NotResource``) and no ``Principal`` (the role itself is the principal)."""
+    policy = load(policy)
+    for statement in statements(policy):
+        if "Resource" not in statement and "NotResource" not in statement:
+            raise PolicyError(f"Statement {_label(statement)} names no Resource; IAM refuses a role's permissions "
+                              "policy without one (MalformedPolicyDocument: Policy statement must contain "
+                              "resources). Add \"Resource\": the ARNs the actions apply to.")
+        if "Principal" in statement or "NotPrincipal" in statement:
+            raise PolicyError(f"Statement {_label(statement)} names a Principal; a role's permissions policy has "
+                              "none (the role is the principal). Principal belongs in trust and resource-based "
+                              "policies.")
     return policy
 
 

@@ -35,7 +35,7 @@ def create_role(name: str, policy, *, managed_policies=(), trust_policy: dict | 
     removed) and exactly ``managed_policies`` (ARNs, e.g.
     ``arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole``).
     """
-    document = iam.load(policy) if policy is not None else None
+    document = iam.check_identity_policy(policy) if policy is not None else None
     trust = iam.load(trust_policy or lambda_trust_policy())
     client = aws.client("iam")
     try:
