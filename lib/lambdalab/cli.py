@@ -129,6 +129,9 @@ def _lab(args) -> int:
     from . import course
 
     cmd = course.lab_command(args.root, *args.jupyter_args, allow_root=hasattr(os, "geteuid") and os.geteuid() == 0)
+    if os.name == "posix":  # become JupyterLab, so Ctrl-C and its shutdown question reach it directly
+        sys.stdout.flush()
+        os.execv(cmd[0], cmd)
     return subprocess.call(cmd)
 
 
