@@ -109,9 +109,11 @@ def leave(page, traffic: KernelTraffic, base: str, token: str, path: str) -> Non
 
     In this order, so that JupyterLab never holds a connection to a kernel that is going away: wait until the page has
     every reply it asked the kernel for (``KernelTraffic``), close the tab (discarding the outputs of Run All), wait
-    until its kernel websocket is closed, and only then shut the kernel down through the sessions API. Shutting the
-    kernel down under an open tab made JupyterLab throw "Canceled future for create_subshell_request ..." or
-    "Kernel is dead" in the page when a request was still in flight (seen on a loaded machine).
+    until its kernel websocket is closed, and only then shut the kernel down through the sessions API. The walk used
+    to shut kernels down under their open tabs, often with JupyterLab's own requests of a freshly opened notebook
+    still unanswered (kernel_info, comm_info, debug, create_subshell: seen in flight on a loaded machine); JupyterLab
+    then threw "Canceled future for create_subshell_request message before replies were done" or "Kernel is dead"
+    in the page, and the walk failed now and then.
     """
     from playwright.sync_api import expect
 
@@ -121,7 +123,8 @@ def leave(page, traffic: KernelTraffic, base: str, token: str, path: str) -> Non
         traffic.settle(page, kernel)
     name = pathlib.PurePosixPath(path).name
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name)
-    tab.first.locator(".lm-TabBar-tabCloseIcon").click(force=True)
+    if tab.count():  # (a page opened by its URL has replaced the whole page, tabs and all)
+        tab.first.locator(".lm-TabBar-tabCloseIcon").click(force=True)
     dialog = page.locator(".jp-Dialog")
     deadline = time.monotonic() + 30
     while tab.count():
@@ -146,8 +149,11 @@ def leave(page, traffic: KernelTraffic, base: str, token: str, path: str) -> Non
 
 
 def activate_tab(page, name: str) -> None:
+    from playwright.sync_api import expect
+
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name).first.click()
-    page.wait_for_timeout(300)
+    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(name, timeout=30_000)
+    expect(active_panel(page).locator(".jp-Notebook")).to_be_visible(timeout=30_000)
 
 
 def test_walk_the_course_from_the_printed_url(tmp_path):
@@ -192,8 +198,8 @@ def test_walk_the_course_from_the_printed_url(tmp_path):
                 if lab.startswith("labs/") and lab.endswith(".ipynb") and lab not in visited:
                     open_by_link(page, text, lab)
                     visit(lab)
-                    leave(page, traffic, base, token, lab)
                     activate_tab(page, pathlib.PurePosixPath(current).name)
+                    leave(page, traffic, base, token, lab)  # its tab, now in the background
             left = current
             following = [(t, p) for t, p, _ in links if t.endswith("→") and p.startswith("notebooks/")]
             expected = order[order.index(current) + 1] if current in order[:-1] else None
