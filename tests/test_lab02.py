@@ -120,3 +120,18 @@ def test_a_duplicate_delivery_that_sends_twice_fails_the_hidden_handler_check(so
     assert "task3.a_duplicate_delivery_sends_one_verification" in failed
     result = failed["task3.a_duplicate_delivery_sends_one_verification"]
     assert "Exactly one verification message" in result.message and "2 message(s)" in str(result.actual)
+
+
+def test_an_answer_that_fills_in_the_missing_images_of_the_record_it_is_given_scores_nothing_for_them(solution):
+    """setdefault("OldImage", {}) on the record itself must not make the check's own expectation agree with it."""
+    to_python = solution["to_python"]
+
+    def fills_in(record):  # never returns None: adds the images a KEYS_ONLY record lacks, then diffs them
+        change = record["dynamodb"]
+        old, new = to_python(change.setdefault("OldImage", {})), to_python(change.setdefault("NewImage", {}))
+        return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+    failed = failures(labs.check("lab02", namespace=dict(solution, changed_attributes=fills_in), hidden=True, seed=1))
+    assert "task1.missing_images_give_none" in failed
+    assert "cannot tell what changed" in failed["task1.missing_images_give_none"].message
+    assert "task1.modify_lists_what_changed" not in failed  # judged on the record as delivered, not as it was left
