@@ -135,3 +135,31 @@ def test_an_answer_that_fills_in_the_missing_images_of_the_record_it_is_given_sc
     assert "task1.missing_images_give_none" in failed
     assert "cannot tell what changed" in failed["task1.missing_images_give_none"].message
     assert "task1.modify_lists_what_changed" not in failed  # judged on the record as delivered, not as it was left
+
+
+MODULE_LEVEL_CLIENT = '''
+client = boto3.client("dynamodb")  # a student's cell: a client made once, at the top
+
+
+def write_audit_entry(record, table_name):
+    item = {"event_id": {"S": record["eventID"]}, "item": {"S": item_key(record)},
+            "event": {"S": record["eventName"]}, "sequence": {"S": record["dynamodb"]["SequenceNumber"]}}
+    changed = changed_attributes(record)
+    if changed is not None:
+        item["changed"] = {"L": [{"S": name} for name in changed]}
+    try:
+        client.put_item(TableName=table_name, Item=item, ConditionExpression="attribute_not_exists(event_id)")
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+'''
+
+
+def test_a_client_made_at_the_top_of_a_cell_works_in_the_kernel_and_its_handler_failure_says_what_to_do(solution):
+    exec(MODULE_LEVEL_CLIENT, solution)  # the setup cell gave boto3 its Region: no NoRegionError in the kernel
+    report = labs.check("lab02", "task3", namespace=solution, hidden=True, seed=1)
+    failed = failures(report)
+    assert set(failed) == {"task3.a_duplicate_delivery_sends_one_verification"}  # the in-kernel checks pass
+    result = failed["task3.a_duplicate_delivery_sends_one_verification"]
+    assert result.status == "failed" and "cannot run `handler`" in result.message  # a failed check, not a crash
+    assert "make it inside the function" in result.hint

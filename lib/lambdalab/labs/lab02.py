@@ -342,14 +342,20 @@ def a_duplicate_delivery_sends_one_verification(ctx):
     verification message"""
     from .. import aws
     from ..audit_pipeline import fresh_queue, read_queue
-    from ..runtime import LambdaFunction
+    from ..runtime import LambdaConfigError, LambdaFunction
     from ..triggers import connect_dynamodb_stream
 
     users, table = scratch_table(ctx, "users", "NEW_AND_OLD_IMAGES"), audit_table(ctx)
     queue = fresh_queue(f"{ctx.lab.id}-verify-{secrets.token_hex(3)}")
     ctx.on_cleanup(lambda: aws.client("sqs").delete_queue(QueueUrl=queue))
-    function = LambdaFunction(f"{ctx.lab.id}-audit-{secrets.token_hex(3)}", ctx.get("handler"), timeout_s=10,
-                              environment={"AUDIT_TABLE": table, "VERIFICATION_QUEUE_URL": queue})
+    try:
+        function = LambdaFunction(f"{ctx.lab.id}-audit-{secrets.token_hex(3)}", ctx.get("handler"), timeout_s=10,
+                                  environment={"AUDIT_TABLE": table, "VERIFICATION_QUEUE_URL": queue})
+    except LambdaConfigError as exc:
+        ctx.fail(f"The Lambda runtime cannot run `handler`: {exc}",
+                 hint="A boto3 client made at the top of a notebook cell cannot be copied into the function's "
+                      "execution environment: make it inside the function that uses it, e.g. "
+                      "`boto3.client(\"dynamodb\").put_item(...)` in write_audit_entry.")
     ctx.on_cleanup(function.shutdown)
     new_address = random_address(ctx.rng)
     items = aws.resource("dynamodb").Table(users)
