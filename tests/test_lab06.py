@@ -137,3 +137,38 @@ def test_hidden_targets_use_the_students_own_rows(solution):
     failures = [result(namespace, "task4.other_targets_on_your_rows", hidden=True, seed=s).status
                 for s in range(6)]
     assert "failed" in failures
+
+
+def test_a_nan_cost_scores_nothing(solution):
+    namespace = dict(solution, cost_per_million=lambda m, b, a="x86_64": float("nan"))
+    for check in ("task1.prices_a_small_function", "task1.prices_arm64"):
+        r = result(namespace, check)
+        assert r.status == "failed" and "not right to the cent" in r.message
+    r = result(namespace, "task1.prices_other_sizes", hidden=True)
+    assert r.status == "failed"
+
+
+def test_a_numpy_integer_size_counts_as_a_size(solution):
+    np = pytest.importorskip("numpy")
+
+    def as_numpy(rows, max_ms):
+        return np.int64(solution["cheapest_within_latency"](rows, max_ms))
+
+    namespace = dict(solution, cheapest_within_latency=as_numpy, my_memory=np.int64(solution["my_memory"]))
+    assert result(namespace, "task3.cheapest_that_is_fast_enough").status == "passed"
+    assert result(namespace, "task4.chose_what_the_rows_say").status == "passed"
+    r = result(dict(namespace, my_memory=np.int64(next(m for m in lab06.SIZES if m != solution["my_memory"]))),
+               "task4.chose_what_the_rows_say")
+    assert r.status == "failed"
+
+
+@pytest.mark.parametrize("broken", [
+    "def cheapest_within_latency(rows, max_ms):\n    return undefined_name\n",
+    "def cheapest_within_latency(rows, max_ms):\n    pass\n",
+    "def cheapest_within_latency(rows, max_ms):\n    return '1024'\n",
+])
+def test_broken_answers_fail_cleanly(solution, broken):
+    namespace = dict(solution)
+    exec(broken, namespace)
+    r = result(namespace, "task3.cheapest_that_is_fast_enough")
+    assert r.status in ("failed", "error") and r.points == 0 and full(r)
