@@ -110,3 +110,15 @@ def test_a_lab_cells_name_error_shows_a_hint_under_its_traceback():
     (error,) = nb.cells[1].outputs
     assert error.output_type == "error" and error.ename == "NameError"
     assert "Hint: `unquote` is not defined" in error.traceback[-1] and "`unquote_plus`" in error.traceback[-1]
+
+
+@pytest.mark.parametrize("folder", ["solutions", "labs"])
+def test_every_lab_ends_with_its_overall_score(folder):
+    import json
+
+    notebooks = sorted((ROOT / folder).glob("lab[0-9][0-9]_*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        last = "".join([c for c in cells if c["cell_type"] == "code"][-1]["source"]).strip()
+        assert last == f'labs.score("{path.name[:5]}")', f"{path.name}: the last code cell should show the score"

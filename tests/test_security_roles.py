@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import course_stack
 from lambdalab import aws, security
 from lambdalab.labs.lab01 import image_bytes
 from lambdalab.runtime import LambdaConfigError, LambdaFunction
@@ -175,167 +176,131 @@ def test_a_function_without_a_role_runs_as_before_and_records_nothing(photos):
         security.report(function)
 
 
-def template_policy(function_logical_id, values, function_name):
-    """The function's own statements in deploy/template.yaml with ``values`` for its !GetAtt / !Ref / !Sub, plus the
-    log permissions SAM attaches to every function. SAM policy templates (DynamoDBStreamReadPolicy,
-    KinesisStreamReadPolicy) are left out: Lambda's event source mapping uses them, not the handler's code."""
-    from test_deploy_template import FUNCTIONS
-
-    def resolve(value):
-        if isinstance(value, list):
-            return [resolve(v) for v in value]
-        if isinstance(value, dict):
-            (kind, arg), = value.items()
-            if kind == "Fn::Sub":
-                return (arg.replace("${AWS::StackName}", "course").replace("${AWS::AccountId}", ACCOUNT)
-                        .replace("${AWS::Region}", WHERE.split(":")[0]))
-            return values[arg if kind == "Ref" else arg if isinstance(arg, str) else ".".join(arg)]
-        return value
-
-    statements = [{**s, "Resource": resolve(s["Resource"])}
-                  for p in FUNCTIONS[function_logical_id]["Policies"] if "Statement" in p for s in p["Statement"]]
-    return doc(*statements, security.logs_statement(function_name))
+def _template_role(stack, function, name, drop=()):
+    """A role with the policy deploy/template.yaml gives ``function``'s code (as CloudFormation resolved it, less the
+    statements granting the actions in ``drop``) plus the logs statement SAM adds; returns (role ARN, statements)."""
+    statements = [s for s in course_stack.code_policy(stack, function)["Statement"] if s["Action"] not in drop]
+    return security.create_role(f"{name}-role", doc(*statements, security.logs_statement(name))), statements
 
 
 def test_the_stream_audit_function_under_its_template_policy(backend):
-    ddb = aws.client("dynamodb")
-    ddb.create_table(TableName="users", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST",
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-    ddb.create_table(TableName="audit", KeySchema=[{"AttributeName": "item", "KeyType": "HASH"},
-                                                   {"AttributeName": "sequence", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "item", "AttributeType": "S"},
-                                           {"AttributeName": "sequence", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST")
-    queue = aws.client("sqs").create_queue(QueueName="verify-email")["QueueUrl"]
-    table = f"arn:aws:dynamodb:{WHERE}:table/audit"
-    arns = {"AuditTable.Arn": table, "VerificationQueue.Arn": f"arn:aws:sqs:{WHERE}:verify-email",
-            "StreamFailures.Arn": f"arn:aws:sqs:{WHERE}:stream-failures"}
-    policy = template_policy("AuditFunction", arns, "audit")
+    stack = course_stack.deploy()
+    course_stack.local_triggers_only(stack)
+    names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
+    aws.client("ses").verify_email_identity(EmailAddress=course_stack.SENDER)
+    environment = stack["functions"]["AuditFunction"]["Environment"]["Variables"]
+    role, statements = _template_role(stack, "AuditFunction", "audit")
+    assert {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
+        "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage", "ses:SendEmail"}
     function = LambdaFunction("audit", "lambdalab.handlers.stream_audit.handler", timeout_s=10,
-                              environment={"AUDIT_TABLE": "audit", "VERIFICATION_QUEUE_URL": queue},
-                              role=security.create_role("audit-role", policy))
-    users = aws.resource("dynamodb").Table("users")
-
-    def change_email(to):
-        users.put_item(Item={"id": "u1", "email": "ann@example.com"})
-        users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e", ExpressionAttributeValues={":e": to})
-        return connect_dynamodb_stream("users", function, function_response_types=["ReportBatchItemFailures"],
-                                       maximum_retry_attempts=0).drain()
-
+                              environment=environment, role=role)
     try:
-        assert change_email("ann@new.example").ok
+        users = aws.resource("dynamodb").Table(names["UsersTable"])
+        users.put_item(Item={"id": "u1", "email": "ann@example.com"})  # welcome email
+        users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e",  # verification email and message
+                          ExpressionAttributeValues={":e": "ann@new.example"})
+        first = connect_dynamodb_stream(names["UsersTable"], function,
+                                        function_response_types=["ReportBatchItemFailures"]).drain()
+        assert first.ok, first
+        # a second delivery of the same records (at least once): the entries are read back, nothing is sent again
+        assert connect_dynamodb_stream(names["UsersTable"], function,
+                                       function_response_types=["ReportBatchItemFailures"]).drain().ok
         report = security.report(function)
-        assert not report.denied and not report.broad, report.text()
-        assert report.count("dynamodb:PutItem") == 2 and report.count("sqs:SendMessage") == 1
-        assert report.count("dynamodb:UpdateItem") == 1  # the verification message marked as sent
-        # granted for what this run did not meet: a redelivered record, the mapping's on-failure destination, and
-        # mail (SENDER_EMAIL is not set here, so no welcome or verification email is sent)
-        assert {str(g) for g in report.unused} == {f"dynamodb:GetItem on {table}",
-                                                   f"sqs:SendMessage on {arns['StreamFailures.Arn']}",
-                                                   f"ses:SendEmail on arn:aws:ses:{WHERE}:identity/*"}
+        assert report.least_privilege, report.text()
+        assert [report.count(a) for a in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem",
+                                          "ses:SendEmail", "sqs:SendMessage")] == [4, 2, 3, 2, 1]
+        sent = aws.client("ses").get_send_statistics()["SendDataPoints"]
+        assert sum(point["DeliveryAttempts"] for point in sent) == 2
 
-        # without sqs:SendMessage the email change cannot be queued: a real AccessDenied, reported
-        without_sqs = doc(*[s for s in policy["Statement"] if s["Action"] != "sqs:SendMessage"])
-        function.update(role=security.create_role("audit-no-sqs", without_sqs))
-        change_email("ann@third.example")
+        # without sqs:SendMessage the email change fails with SQS's own AccessDenied
+        function.update(role=_template_role(stack, "AuditFunction", "audit", drop=("sqs:SendMessage",))[0])
+        enforcement.forget(function)
+        users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e",
+                          ExpressionAttributeValues={":e": "ann@third.example"})
+        connect_dynamodb_stream(names["UsersTable"], function, function_response_types=["ReportBatchItemFailures"],
+                                maximum_retry_attempts=0).drain()
         report = security.report(function)
-        assert [c.action for c in report.denied] == ["sqs:SendMessage"]
-        assert any("(AccessDenied) when calling the SendMessage operation" in i.logs for i in function.invocations)
-
-        # over-broad: every DynamoDB and SQS action on everything works, and is flagged
-        security.create_role("audit-broad", doc({"Effect": "Allow", "Action": ["dynamodb:*", "sqs:*"], "Resource": "*"},
-                                                security.logs_statement("audit")))
-        function.update(role="audit-broad")
-        assert change_email("ann@fourth.example").ok
-        report = security.report(function)
-        assert not report.denied and len(report.broad) == 1
-        assert report.broad[0].wide == ("action dynamodb:*", "action sqs:*", "resource *")
-        # a new mapping reads the stream from its start again, so earlier records come back as redeliveries: GetItem
-        assert set(report.broad[0].used_for) == {f"dynamodb:PutItem on {table}", f"dynamodb:UpdateItem on {table}",
-                                                 f"dynamodb:GetItem on {table}",
-                                                 f"sqs:SendMessage on {arns['VerificationQueue.Arn']}"}
+        assert {c.action for c in report.denied} == {"sqs:SendMessage"}
     finally:
         function.shutdown()
 
 
 def test_the_clickstream_function_under_its_template_policy(backend, tmp_path):
-    from lambdalab import database
-
-    kinesis = aws.client("kinesis")
-    kinesis.create_stream(StreamName="clicks", ShardCount=1)
-    malformed = aws.client("sqs").create_queue(QueueName="malformed")["QueueUrl"]
-    aws.client("s3").create_bucket(Bucket=f"course-output-{ACCOUNT}")
-    arns = {"DatabaseSecretArn": f"arn:aws:secretsmanager:{WHERE}:secret:course/db-AbCdEf",
-            "MalformedClicks.Arn": f"arn:aws:sqs:{WHERE}:malformed",
-            "StreamFailures.Arn": f"arn:aws:sqs:{WHERE}:stream-failures"}
-    policy = template_policy("ClickstreamFunction", arns, "clicks")
+    stack = course_stack.deploy()
+    course_stack.local_triggers_only(stack)
+    names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
+    environment = dict(stack["functions"]["ClickstreamFunction"]["Environment"]["Variables"])
+    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'clicks.db'}"  # no RDS here: the secret is not read
+    role, _ = _template_role(stack, "ClickstreamFunction", "clicks")
     function = LambdaFunction("clicks", "lambdalab.handlers.clickstream.handler", timeout_s=10,
-                              environment={"DATABASE_URL": database.sqlite_url(tmp_path / "clicks.sqlite"),
-                                           "MALFORMED_QUEUE_URL": malformed, "OUTPUT_BUCKET": f"course-output-{ACCOUNT}",
-                                           "OUTPUT_PREFIX": "clickstream/"},
-                              role=security.create_role("clicks-role", policy))
-
-    def run(*datas):
-        kinesis.put_records(StreamName="clicks", Records=[{"Data": d, "PartitionKey": "p"} for d in datas])
-        return connect_kinesis("clicks", function, function_response_types=["ReportBatchItemFailures"],
-                               maximum_retry_attempts=0).drain()
-
-    click = json.dumps({"user": "u1", "session": "s1", "page": "/home", "ts": 1767225600.0}).encode()
+                              environment=environment, role=role)
     try:
-        assert run(click, click, b"not a click").ok
+        click = {"user": "u1", "session": "s1", "page": "/home", "ts": 1767225600}
+        aws.client("kinesis").put_records(StreamName=names["ClickStream"], Records=[
+            {"Data": json.dumps(click).encode(), "PartitionKey": "p"} for _ in range(3)] + [
+            {"Data": b"not json", "PartitionKey": "p"}])
+        assert connect_kinesis(names["ClickStream"], function,
+                               function_response_types=["ReportBatchItemFailures"]).drain().ok
         report = security.report(function)
         assert not report.denied and not report.broad, report.text()
-        assert report.count("s3:PutObject") == 1 and report.count("sqs:SendMessage") == 1  # SendMessageBatch
-        # SQLite needs no password; the on-failure destination was not needed in this run
-        assert {str(g) for g in report.unused} == {f"secretsmanager:GetSecretValue on {arns['DatabaseSecretArn']}",
-                                                   f"sqs:SendMessage on {arns['StreamFailures.Arn']}"}
-
-        function.update(role=security.create_role("clicks-broad", doc(
-            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
-            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": arns["MalformedClicks.Arn"]},
-            security.logs_statement("clicks"))))
-        assert run(click).ok
-        broad = security.report(function)
-        assert not broad.denied and [b.wide for b in broad.broad] == [("action s3:*", "resource *")]
-        assert broad.broad[0].used_for == (f"s3:PutObject on arn:aws:s3:::course-output-{ACCOUNT}/*",)
-
-        without_s3 = doc(*[s for s in policy["Statement"] if s["Action"] != "s3:PutObject"])
-        function.update(role=security.create_role("clicks-narrow", without_s3))
-        run(click)
-        narrow = security.report(function)
-        assert [c.action for c in narrow.denied] == ["s3:PutObject"]
+        assert report.count("sqs:SendMessage") == 1 and report.count("s3:PutObject") == 1
+        # only a PostgreSQL database (RDS) reads the secret
+        assert [str(g) for g in report.unused] == [f"secretsmanager:GetSecretValue on {stack['secret']}"]
+        (put,) = [c for c in report.calls if c.action == "s3:PutObject"]
+        assert put.resource.startswith(f"arn:aws:s3:::{names['OutputBucket']}/clickstream/")
     finally:
         function.shutdown()
 
 
 def test_the_thumbnail_policy_read_from_the_sam_template_runs_the_function_at_least_privilege(backend):
-    from test_deploy_template import FUNCTIONS
-
-    def substitute(value):
-        if isinstance(value, dict) and "Fn::Sub" in value:
-            return value["Fn::Sub"].replace("${AWS::StackName}", "course").replace("${AWS::AccountId}", ACCOUNT)
-        return value
-
-    props = FUNCTIONS["ThumbnailFunction"]
-    statements = [{**s, "Resource": substitute(s["Resource"])} for s in props["Policies"][0]["Statement"]]
-    # SAM attaches AWSLambdaBasicExecutionRole (the log permissions) to every function it creates
-    policy = doc(*statements, security.logs_statement("course-thumbnail"))
+    stack = course_stack.deploy()
+    names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
+    config = stack["functions"]["ThumbnailFunction"]
+    role, _ = _template_role(stack, "ThumbnailFunction", "course-thumbnail")
+    function = LambdaFunction("course-thumbnail", config["Handler"], memory_mb=config["MemorySize"], timeout_s=30,
+                              environment=config["Environment"]["Variables"], role=role)
     s3 = aws.client("s3")
-    for bucket in ("course-input-123456789012", "course-output-123456789012"):
-        s3.create_bucket(Bucket=bucket)
-    function = LambdaFunction("course-thumbnail", props["Handler"], memory_mb=props["MemorySize"], timeout_s=30,
-                              environment={"OUTPUT_BUCKET": "course-output-123456789012",
-                                           "THUMBNAIL_SIZE": props["Environment"]["Variables"]["THUMBNAIL_SIZE"]},
-                              role=security.create_role("course-thumbnail-role", policy))
-    trigger = connect_s3("course-input-123456789012", function)
+    trigger = connect_s3(names["InputBucket"], function)
     try:
-        s3.put_object(Bucket="course-input-123456789012", Key="uploads/a b.jpg", Body=image_bytes(500, 300))
-        assert not trigger.drain().failures
+        s3.put_object(Bucket=names["InputBucket"], Key="uploads/a b.jpg", Body=image_bytes(500, 300))
+        s3.put_object(Bucket=names["InputBucket"], Key="uploads/gone.jpg", Body=image_bytes(500, 300))
+        s3.delete_object(Bucket=names["InputBucket"], Key="uploads/gone.jpg")  # deleted before it is processed
+        result = trigger.drain()
+        assert not result.failures, result.summary()
+        assert "uploads/gone.jpg no longer exists" in "".join(i.logs for i in function.invocations)
         report = security.report(function)
-        assert report.least_privilege, report.text()
-        assert report.count("s3:PutObject") == 1
+        assert report.least_privilege, report.text()  # ListBucket is what made the missing key a NoSuchKey
+        assert report.count("s3:PutObject") == 1 and report.count("s3:ListBucket") == 1
+    finally:
+        trigger.disconnect()
+        function.shutdown()
+
+
+def test_without_list_bucket_a_just_deleted_upload_is_access_denied_and_retried(backend):
+    stack = course_stack.deploy()
+    names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
+    config = stack["functions"]["ThumbnailFunction"]
+    role, _ = _template_role(stack, "ThumbnailFunction", "no-list", drop=("s3:ListBucket",))
+    function = LambdaFunction("no-list", config["Handler"], timeout_s=30,
+                              environment=config["Environment"]["Variables"], role=role)
+    s3 = aws.client("s3")
+    trigger = connect_s3(names["InputBucket"], function)
+    try:
+        s3.put_object(Bucket=names["InputBucket"], Key="gone.jpg", Body=image_bytes(50, 30))
+        s3.delete_object(Bucket=names["InputBucket"], Key="gone.jpg")
+        result = trigger.drain()
+        assert result.failures
+        errors = [i.error for i in function.invocations if i.error]
+        assert len(errors) == 3  # the first attempt and Lambda's two async retries
+        assert errors[0]["errorType"] == "AccessDenied"
+        assert errors[0]["errorMessage"] == \
+            "An error occurred (AccessDenied) when calling the GetObject operation: Access Denied"
+        report = security.report(function)
+        assert {(c.action, c.resource) for c in report.denied} == {("s3:ListBucket",
+                                                                     f"arn:aws:s3:::{names['InputBucket']}")}
+        # an object that exists is read as before: ListBucket is consulted only for a missing key
+        s3.put_object(Bucket=names["InputBucket"], Key="here.jpg", Body=image_bytes(50, 30))
+        assert not trigger.drain().failures
     finally:
         trigger.disconnect()
         function.shutdown()

@@ -63,6 +63,8 @@ def activate(settings: dict) -> None:
             events = self.get_component("event_emitter")
             events.register("before-parameter-build", _describe)
             events.register_first("before-call", _check)
+            events.register("after-call.s3.GetObject", _missing_object)
+            events.register("after-call.s3.HeadObject", _missing_object)
 
     botocore.session.Session.__init__ = init
 
@@ -103,6 +105,8 @@ def describe(service: str, operation: str, params: dict, region: str, account: s
         path = urlparse(p["QueueUrl"]).path.strip("/").split("/")
         owner = path[0] if len(path) > 1 and path[0].isdigit() else account
         resource = f"arn:aws:sqs:{region}:{owner}:{path[-1]}"
+    elif prefix == "ses" and p.get("Source"):  # SES authorizes a send against the sender's identity
+        resource = f"arn:aws:ses:{where}:identity/{p['Source'].rsplit('<', 1)[-1].rstrip('>').strip()}"
     elif prefix == "sns" and (p.get("TopicArn") or p.get("TargetArn")):
         resource = p.get("TopicArn") or p["TargetArn"]
     elif prefix == "secretsmanager" and p.get("SecretId"):
@@ -170,8 +174,29 @@ def _check(model, context, **_):
             "action": action, "resource": resource, "allowed": decision.allowed,
             "explicit_deny": decision.explicit_deny, "t": time.time()})
     if decision.allowed:
+        context["lambdalab_keys"] = keys
         return None
     return _denial(service, action, resource, decision.explicit_deny)
+
+
+def _missing_object(http_response, parsed, model, context, **_):
+    """S3 tells a missing key (404 NoSuchKey) only to a caller allowed s3:ListBucket on the bucket; to anyone else it
+    answers 403 AccessDenied, so that a key's existence cannot be probed."""
+    error = parsed.get("Error", {}) if isinstance(parsed, dict) else {}
+    if getattr(_internal, "active", False) or error.get("Code") not in ("NoSuchKey", "404", "NotFound"):
+        return
+    bucket = urlparse(http_response.url).path.lstrip("/").split("/", 1)[0] if http_response is not None else ""
+    host = urlparse(http_response.url).hostname or "" if http_response is not None else ""
+    if ".s3." in host or host.endswith(".s3.amazonaws.com"):  # virtual-hosted style: the bucket is in the host name
+        bucket = host.split(".s3", 1)[0]
+    resource = f"arn:aws:s3:::{bucket}"
+    decision = iam.evaluate(_settings["policies"], "s3:ListBucket", resource, context.get("lambdalab_keys", {}))
+    _write({"kind": "call", "environment": _settings["environment"], "role_arn": _settings["role_arn"],
+            "action": "s3:ListBucket", "resource": resource, "allowed": decision.allowed,
+            "explicit_deny": decision.explicit_deny, "t": time.time()})
+    if not decision.allowed:
+        parsed["Error"] = {"Code": "AccessDenied", "Message": "Access Denied"}
+        parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 403
 
 
 def denial_message(role_arn: str, function_name: str, account: str, action: str, resource: str,

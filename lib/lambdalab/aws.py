@@ -13,6 +13,7 @@ Choose another backend with environment variables, before ``start()``:
 ``LAMBDALAB_ENDPOINT``  endpoint URL for ``moto-server`` (default http://127.0.0.1:5000) and ``localstack``
                        (default http://localhost:4566)
 ``LAMBDALAB_REGION``   region (default ``us-east-1``, or ``AWS_REGION`` for real AWS)
+``LAMBDALAB_PREFIX``   required with ``aws``: the name prefix of everything the course creates (``lambdalab.safety``)
 =====================  ===================================================================================
 """
 from __future__ import annotations
@@ -38,6 +39,7 @@ class Backend:
     account_id: str
     endpoint_url: str | None  # what worker processes (Lambda handlers) use; None = AWS's own endpoints
     in_process: bool  # True when the notebook's own clients call moto without HTTP
+    prefix: str = ""  # real AWS: what every name the course creates starts with (lambdalab.safety)
 
     def __str__(self) -> str:
         where = "in this process" if self.in_process else (self.endpoint_url or "AWS's public endpoints")
@@ -113,15 +115,21 @@ def start() -> Backend:
             account = MOTO_ACCOUNT_ID if name == "moto-server" else "000000000000"
             _check_reachable(name, endpoint)
         else:
+            from . import safety
+
+            prefix = safety.prefix_from_environment()
             _session = boto3.session.Session(region_name=region)
+            safety.guard(_session, prefix)
             if _session.get_credentials() is None:
                 raise RuntimeError(
                     "LAMBDALAB_BACKEND=aws but no AWS credentials were found. Run `aws configure` or set AWS_PROFILE, "
                     "or unset LAMBDALAB_BACKEND to use the free, offline moto backend."
                 )
-            account = _session.client("sts").get_caller_identity()["Account"]
-            endpoint = None
-        _backend = Backend(name, region, account, endpoint, in_process=(name == "moto"))
+            # the tests' switch: a separate moto server posing as a real account (never set it otherwise)
+            endpoint = os.environ.get("LAMBDALAB_AWS_ENDPOINT") or None
+            account = _session.client("sts", endpoint_url=endpoint).get_caller_identity()["Account"]
+        _backend = Backend(name, region, account, endpoint, in_process=(name == "moto"),
+                           prefix=prefix if name == "aws" else "")
         return _backend
 
 

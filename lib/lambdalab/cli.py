@@ -5,6 +5,7 @@
     lambdalab grade SUBMISSIONS_DIR --lab lab01 [--out grades.csv] [--feedback-dir DIR] [--timeout 60] [--jobs 2]
     lambdalab generate [--lab lab01]        write labs/ (student versions) from solutions/
     lambdalab check-generated [--lab lab01] exit 1 if labs/ is out of date with solutions/
+    lambdalab cleanup [--yes]               on real AWS: list what the course created (by its tag), ask, delete it
 """
 from __future__ import annotations
 
@@ -77,6 +78,50 @@ def _lab_and_root(parser, lab_help: str) -> None:
     parser.add_argument("--root", help="the course folder (default: the one holding solutions/)")
 
 
+def _cleanup(args) -> int:
+    from . import aws, safety
+
+    backend = aws.start()
+    if backend.name != "aws":
+        print(f"lambdalab cleanup is for real AWS (LAMBDALAB_BACKEND=aws); this is the {backend.name} backend, "
+              "where aws.reset() wipes everything.", file=sys.stderr)
+        return 2
+    found = safety.created(aws.client, backend.prefix)
+    where = f"account {backend.account_id}, region {backend.region}"
+    if not found:
+        print(f"Nothing tagged {safety.TAG_KEY}={backend.prefix} in {where}.")
+        return 0
+    print(f"The course created these in {where} (tag {safety.TAG_KEY}={backend.prefix}):")
+    for resource in found:
+        print(f"  {resource}")
+    if not args.yes:
+        try:
+            answer = input(f"Delete these {len(found)} resources? Type 'delete' to confirm: ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() != "delete":
+            print("Nothing deleted.")
+            return 1
+    failed = 0
+    for resource in found:
+        try:
+            resource.delete()
+            print(f"deleted  {resource}")
+        except Exception as exc:  # report and go on: the rest can still be cleaned up
+            failed += 1
+            print(f"FAILED   {resource}: {exc}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _add_cleanup(subparsers) -> None:
+    p = subparsers.add_parser("cleanup", help="real AWS: delete what the course created (listed first, confirmed)",
+                              description="With LAMBDALAB_BACKEND=aws and LAMBDALAB_PREFIX set: list every resource "
+                                          "whose name starts with the prefix and that carries the course's tag, ask "
+                                          "for confirmation, then delete them. Nothing else is touched.")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(run=_cleanup)
+
+
 def _lab(args) -> int:
     import os
     import subprocess
@@ -84,6 +129,9 @@ def _lab(args) -> int:
     from . import course
 
     cmd = course.lab_command(args.root, *args.jupyter_args, allow_root=hasattr(os, "geteuid") and os.geteuid() == 0)
+    if os.name == "posix":  # become JupyterLab, so Ctrl-C and its shutdown question reach it directly
+        sys.stdout.flush()
+        os.execv(cmd[0], cmd)
     return subprocess.call(cmd)
 
 
@@ -95,7 +143,7 @@ def _add_lab(subparsers) -> None:
     p.set_defaults(run=_lab)
 
 
-COMMANDS = [_add_lab, _add_grade, _add_generate, _add_check_generated]
+COMMANDS = [_add_lab, _add_grade, _add_generate, _add_check_generated, _add_cleanup]
 
 
 def main(argv=None) -> int:
@@ -113,7 +161,7 @@ def main(argv=None) -> int:
         return 2
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:  # RuntimeError: e.g. safety.UnsafeOperation
         print(f"lambdalab {args.command}: {exc}", file=sys.stderr)
         return 2
 

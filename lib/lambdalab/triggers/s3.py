@@ -66,7 +66,8 @@ class S3Trigger:
 
     # --- setup ----------------------------------------------------------------------------------------------------
     def _create_queue(self):
-        name = re.sub(r"[^A-Za-z0-9_-]", "-", f"lambdalab-s3-{self.bucket}-{self.function.name}")[:80]
+        prefix = aws.backend().prefix  # real AWS: the course's names start with LAMBDALAB_PREFIX (lambdalab.safety)
+        name = prefix + re.sub(r"[^A-Za-z0-9_-]", "-", f"lambdalab-s3-{self.bucket}-{self.function.name}")[:80 - len(prefix)]
         url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return url, arn
