@@ -149,6 +149,8 @@ def budget_on_random_tables(ctx):
     expect_pick(ctx, "fastest_within_budget", trap, 2.10, 512,
                 hint="A size with errors (here 1,024 MB ran out of memory twice) is never a choice: skip rows whose "
                      "'errors' is not 0.")
+    expect_pick(ctx, "fastest_within_budget", TABLE, TABLE[3]["cost_per_million_x86_64"], 1024,
+                hint="A size that costs exactly the budget is within it: compare with <=, not <.")
     for _ in range(6):
         table = random_table(ctx.rng)
         costs = [r["cost_per_million_x86_64"] for r in table]
@@ -181,6 +183,8 @@ def latency_on_random_tables(ctx):
     trap = [row(512, 200), row(1024, 110, errors=1), row(1769, 70)]  # the failed size would be the pick
     expect_pick(ctx, "cheapest_within_latency", trap, 150, 1769,
                 hint="A size with errors is never a choice: skip rows whose 'errors' is not 0.")
+    expect_pick(ctx, "cheapest_within_latency", TABLE, 110, 1024,
+                hint="A size whose duration equals the target meets it: compare with <=, not <.")
     for _ in range(6):
         table = random_table(ctx.rng)
         durations = [r["duration_ms"] for r in table]
