@@ -195,3 +195,68 @@ def screenshot(page, folder: pathlib.Path, name: str) -> pathlib.Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+class KernelTraffic:
+    """The Jupyter messages the page exchanges with its kernels, read off the kernel websockets.
+
+    JupyterLab 4.4+ sends requests of its own that the status bar's "| Idle" does not cover: with ipykernel 7 each
+    widget comm target gets a kernel subshell (setting ``commsOverSubshells``, default ``perCommTarget``), so opening
+    a notebook or displaying a widget sends a ``create_subshell_request`` on the control channel. Shutting a kernel
+    down while such a request is in flight makes JupyterLab throw in the page ("Canceled future for
+    create_subshell_request message before replies were done", "Kernel is dead"). ``settle`` waits until every
+    request the page sent to a kernel has its reply, so the walk leaves a page only when the page is done with it.
+    """
+
+    def __init__(self, page):
+        self.pending: dict[str, dict[str, str]] = {}  # kernel id -> {msg_id: msg_type} sent, reply not yet seen
+        self.sockets: dict[str, int] = {}  # kernel id -> websockets the page has open to it
+        page.on("websocket", self._watch)
+
+    def _watch(self, ws) -> None:
+        found = re.search(r"/api/kernels/([0-9a-f-]{36})/channels", ws.url)
+        if not found:
+            return
+        kernel = found.group(1)
+        self.sockets[kernel] = self.sockets.get(kernel, 0) + 1
+        self.pending.setdefault(kernel, {})
+        ws.on("framesent", lambda payload: self._sent(kernel, payload))
+        ws.on("framereceived", lambda payload: self._received(kernel, payload))
+        ws.on("close", lambda _ws: self.sockets.update({kernel: self.sockets[kernel] - 1}))
+
+    def connected(self, kernel: str) -> bool:
+        return self.sockets.get(kernel, 0) > 0
+
+    @staticmethod
+    def _parse(payload) -> tuple[str, dict, dict]:
+        """(channel, header, parent header) of a frame: JSON text, or the binary v1.kernel.websocket.jupyter.org."""
+        if isinstance(payload, str):
+            msg = json.loads(payload)
+            return msg.get("channel", ""), msg.get("header", {}), msg.get("parent_header", {})
+        count = int.from_bytes(payload[:8], "little")
+        offsets = [int.from_bytes(payload[8 * (i + 1):8 * (i + 2)], "little") for i in range(count)]
+        part = [payload[offsets[i]:offsets[i + 1]] for i in range(count - 1)]
+        return part[0].decode(), json.loads(part[1] or b"{}"), json.loads(part[2] or b"{}")
+
+    def _sent(self, kernel: str, payload) -> None:
+        channel, header, _ = self._parse(payload)
+        if channel in ("shell", "control") and header.get("msg_type", "").endswith("_request"):
+            self.pending[kernel][header["msg_id"]] = header["msg_type"]
+
+    def _received(self, kernel: str, payload) -> None:
+        channel, _, parent = self._parse(payload)
+        if channel in ("shell", "control"):
+            self.pending[kernel].pop(parent.get("msg_id"), None)
+
+    def in_flight(self, kernel: str | None = None) -> dict[str, str]:
+        kernels = [kernel] if kernel else list(self.pending)
+        return {msg_id: kind for k in kernels for msg_id, kind in self.pending.get(k, {}).items()}
+
+    def settle(self, page, kernel: str | None = None, timeout_s: float = 60) -> None:
+        """Wait until no request the page sent to KERNEL (default: any kernel) is waiting for its reply."""
+        deadline = time.monotonic() + timeout_s
+        while self.in_flight(kernel):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"kernel {kernel or '(any)'} left requests unanswered for {timeout_s:g} s: "
+                                     f"{sorted(self.in_flight(kernel).values())}")
+            page.wait_for_timeout(100)  # lets Playwright deliver the websocket events

@@ -12,7 +12,7 @@ every page (measured: see the issue 17 report), for a release check.
 
 Where a navigation line has no such link to the next notebook that exists, or a lab is linked from no notebook, the
 walk opens it by its URL and lists the gap (test_links.py asserts the chain itself), so every notebook in notebooks/
-and every lab in labs/ is opened and run. Kernels of pages left behind are shut down to keep memory in bounds.
+and every lab in labs/ is opened and run. Pages left behind are closed and their kernels shut down (see ``leave``).
 """
 import json
 import os
@@ -25,6 +25,7 @@ import pytest
 
 from browser_harness import (
     ROOT,
+    KernelTraffic,
     active_panel,
     browser,
     copy_course,
@@ -86,17 +87,55 @@ def open_by_link(page, text: str, path: str) -> None:
     wait_idle(page)
 
 
-def open_by_url(page, base: str, token: str, path: str) -> None:
+def open_by_url(page, traffic: KernelTraffic, base: str, token: str, path: str) -> None:
     from playwright.sync_api import expect
 
+    traffic.settle(page)  # the page is about to be replaced: let it have its replies first
     page.goto(f"{base}/lab/tree/{path}?reset&token={token}")  # reset: only this page, not the restored workspace
     expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")).to_contain_text(
         pathlib.PurePosixPath(path).name, timeout=60_000)
     wait_idle(page)
 
 
-def shut_down_kernel(base: str, token: str, path: str) -> None:
-    """End the kernel of a page the walk has left (the server keeps one per notebook otherwise)."""
+def session_kernel(base: str, token: str, path: str) -> str | None:
+    """The id of the kernel the server runs for the notebook at PATH, if any."""
+    request = urllib.request.Request(f"{base}/api/sessions", headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=10) as r:
+        return next((s["kernel"]["id"] for s in json.load(r) if s.get("path") == path and s.get("kernel")), None)
+
+
+def leave(page, traffic: KernelTraffic, base: str, token: str, path: str) -> None:
+    """Close the page of a notebook the walk has left and end its kernel (the server keeps one per notebook).
+
+    In this order, so that JupyterLab never holds a connection to a kernel that is going away: wait until the page has
+    every reply it asked the kernel for (``KernelTraffic``), close the tab (discarding the outputs of Run All), wait
+    until its kernel websocket is closed, and only then shut the kernel down through the sessions API. Shutting the
+    kernel down under an open tab made JupyterLab throw "Canceled future for create_subshell_request ..." or
+    "Kernel is dead" in the page when a request was still in flight (seen on a loaded machine).
+    """
+    from playwright.sync_api import expect
+
+    kernel = session_kernel(base, token, path)
+    if kernel and traffic.in_flight(kernel):
+        print(f"    leaving {path}: waiting for replies to {sorted(traffic.in_flight(kernel).values())}", flush=True)
+        traffic.settle(page, kernel)
+    name = pathlib.PurePosixPath(path).name
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name)
+    tab.first.locator(".lm-TabBar-tabCloseIcon").click(force=True)
+    dialog = page.locator(".jp-Dialog")
+    deadline = time.monotonic() + 30
+    while tab.count():
+        if dialog.count():  # "Save your work": the walk's outputs are not for keeping
+            dialog.get_by_role("button", name="Discard").click()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the tab of {path} did not close")
+        page.wait_for_timeout(100)
+    expect(dialog).to_have_count(0)
+    deadline = time.monotonic() + 30
+    while kernel and traffic.connected(kernel):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the page kept its connection to the kernel of {path} after its tab closed")
+        page.wait_for_timeout(100)
     headers = {"Authorization": f"token {token}"}
     with urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions", headers=headers), timeout=10) as r:
         sessions = json.load(r)
@@ -121,6 +160,7 @@ def test_walk_the_course_from_the_printed_url(tmp_path):
         page = chromium.new_page(viewport={"width": 1280, "height": 900})
         page_errors = []
         page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+        traffic = KernelTraffic(page)
         page.goto(url)
         from playwright.sync_api import expect
 
@@ -152,7 +192,7 @@ def test_walk_the_course_from_the_printed_url(tmp_path):
                 if lab.startswith("labs/") and lab.endswith(".ipynb") and lab not in visited:
                     open_by_link(page, text, lab)
                     visit(lab)
-                    shut_down_kernel(base, token, lab)
+                    leave(page, traffic, base, token, lab)
                     activate_tab(page, pathlib.PurePosixPath(current).name)
             left = current
             following = [(t, p) for t, p, _ in links if t.endswith("→") and p.startswith("notebooks/")]
@@ -165,16 +205,16 @@ def test_walk_the_course_from_the_printed_url(tmp_path):
                     gaps.append(f"{left}: 'Next →' leads to {following[0][1]}, not {expected}")
                 gaps.append(f"{left}: no 'Next →' link to {expected}; opened by its URL")
                 current = expected
-                open_by_url(page, base, token, current)
+                open_by_url(page, traffic, base, token, current)
             else:
                 break
-            shut_down_kernel(base, token, left)
+            leave(page, traffic, base, token, left)
         for lab in labs:
             if lab not in visited:
                 gaps.append(f"{lab}: linked from no notebook; opened by its URL")
-                open_by_url(page, base, token, lab)
+                open_by_url(page, traffic, base, token, lab)
                 visit(lab)
-                shut_down_kernel(base, token, lab)
+                leave(page, traffic, base, token, lab)
         assert not page_errors, page_errors
 
     total = round(sum(timings.values()), 1)
