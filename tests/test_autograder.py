@@ -188,3 +188,19 @@ def test_submission_folders_as_zip_tools_and_file_systems_leave_them(tmp_path):
     assert subs["dave"].path.name == "my work.ipynb"
     assert subs["erin"].path == tmp_path / "erin" / "lab01_thumbnail.ipynb"
     assert "graded lab01_thumbnail.ipynb" in subs["erin"].note
+
+
+def test_after_a_cell_times_out_later_cells_report_their_own_errors(tmp_path):
+    """nbclient leaves the timed-out cell's output reader running: it took the next cells' messages, so an error
+    after an endless loop was graded "ok" (and each later cell waited 4 s for its own "idle" message)."""
+    import nbformat
+
+    from lambdalab.labs import execute
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
+        "while True:\n    pass", "x = 1", "raise ValueError('after the loop')", "print(x)")])
+    path = tmp_path / "after_loop.ipynb"
+    nbformat.write(nb, path)
+    report = execute.run_submission(path, "lab01", timeout=3, check_timeout=5, seed=1, workdir=tmp_path)
+    assert [report["cells"][str(i)]["status"] for i in range(4)] == ["timeout", "ok", "error", "ok"], report["cells"]
+    assert report["cells"]["2"]["error"] == "ValueError: after the loop"

@@ -87,3 +87,14 @@ def test_the_patch_undone_behind_the_course_is_reported(backend, monkeypatch):
     monkeypatch.setattr(table.StreamRecord, "__init__", dynamodb_streams._originals["record_init"])
     with pytest.raises(moto_patches.MotoPatchError, match="dynamodb_streams"):
         moto_patches.verify_all()
+
+
+def test_a_number_written_again_with_other_digits_is_no_change(backend):
+    """DynamoDB stores numbers by value: 1.0 over 1 (or a number set in another spelling) changes nothing."""
+    ddb = aws.client("dynamodb")
+    table = _table(ddb)
+    ddb.put_item(TableName="t", Item={"Id": {"N": "7"}, "n": {"N": "1"}, "s": {"NS": ["2", "3"]}})
+    ddb.put_item(TableName="t", Item={"Id": {"N": "7"}, "n": {"N": "1.0"}, "s": {"NS": ["3.00", "2"]}})
+    ddb.put_item(TableName="t", Item={"Id": {"N": "7"}, "n": {"N": "1.00000000000000001"}, "s": {"NS": ["2", "3"]}})
+    records = _records(aws.client("dynamodbstreams"), table["LatestStreamArn"])
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]  # only the real change of n is streamed

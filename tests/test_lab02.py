@@ -120,3 +120,46 @@ def test_a_duplicate_delivery_that_sends_twice_fails_the_hidden_handler_check(so
     assert "task3.a_duplicate_delivery_sends_one_verification" in failed
     result = failed["task3.a_duplicate_delivery_sends_one_verification"]
     assert "Exactly one verification message" in result.message and "2 message(s)" in str(result.actual)
+
+
+def test_an_answer_that_fills_in_the_missing_images_of_the_record_it_is_given_scores_nothing_for_them(solution):
+    """setdefault("OldImage", {}) on the record itself must not make the check's own expectation agree with it."""
+    to_python = solution["to_python"]
+
+    def fills_in(record):  # never returns None: adds the images a KEYS_ONLY record lacks, then diffs them
+        change = record["dynamodb"]
+        old, new = to_python(change.setdefault("OldImage", {})), to_python(change.setdefault("NewImage", {}))
+        return sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+
+    failed = failures(labs.check("lab02", namespace=dict(solution, changed_attributes=fills_in), hidden=True, seed=1))
+    assert "task1.missing_images_give_none" in failed
+    assert "cannot tell what changed" in failed["task1.missing_images_give_none"].message
+    assert "task1.modify_lists_what_changed" not in failed  # judged on the record as delivered, not as it was left
+
+
+MODULE_LEVEL_CLIENT = '''
+client = boto3.client("dynamodb")  # a student's cell: a client made once, at the top
+
+
+def write_audit_entry(record, table_name):
+    item = {"event_id": {"S": record["eventID"]}, "item": {"S": item_key(record)},
+            "event": {"S": record["eventName"]}, "sequence": {"S": record["dynamodb"]["SequenceNumber"]}}
+    changed = changed_attributes(record)
+    if changed is not None:
+        item["changed"] = {"L": [{"S": name} for name in changed]}
+    try:
+        client.put_item(TableName=table_name, Item=item, ConditionExpression="attribute_not_exists(event_id)")
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+'''
+
+
+def test_a_client_made_at_the_top_of_a_cell_works_in_the_kernel_and_its_handler_failure_says_what_to_do(solution):
+    exec(MODULE_LEVEL_CLIENT, solution)  # the setup cell gave boto3 its Region: no NoRegionError in the kernel
+    report = labs.check("lab02", "task3", namespace=solution, hidden=True, seed=1)
+    failed = failures(report)
+    assert set(failed) == {"task3.a_duplicate_delivery_sends_one_verification"}  # the in-kernel checks pass
+    result = failed["task3.a_duplicate_delivery_sends_one_verification"]
+    assert result.status == "failed" and "cannot run `handler`" in result.message  # a failed check, not a crash
+    assert "make it inside the function" in result.hint

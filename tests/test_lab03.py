@@ -103,3 +103,23 @@ def test_a_handler_that_reports_event_ids_or_forgets_the_event_id_is_caught(solu
     assert report["counts_a_clean_batch"].passed
     twice = report["a_batch_delivered_again_counts_once"]
     assert not twice.passed and "counted twice" in twice.message
+
+
+def test_a_list_for_the_tuple_is_told_plainly_and_a_boolean_time_is_caught(solution):
+    """(review) printed, ['/home', '...'] and ('/home', '...') look alike: the message names the type; JSON true as
+    ts passes isinstance(ts, int) and must still be refused."""
+    as_list = _wrong(solution, "transform", "_right = transform\n"
+                                           "def transform(click):\n    return list(_right(click))")
+    report = labs.check("lab03", "task2", namespace=as_list, hidden=True)
+    result = report["transforms_the_example"]
+    assert not result.passed and "not a list" in result.message and "return page, minute" in result.hint
+    assert not report["handles_times_it_has_never_seen"].passed
+    accepts_true = _wrong(solution, "transform", "_right = transform\n"
+                                                 "def transform(click):\n"
+                                                 "    if click.get('ts') is True:\n"
+                                                 "        return click['page'], '1970-01-01T00:00'\n"
+                                                 "    return _right(click)")
+    report = labs.check("lab03", "task2", namespace=accepts_true, hidden=True)
+    assert report["transforms_the_example"].passed and report["ignores_unexpected_fields"].passed
+    refused = report["refuses_every_kind_of_malformed_click"]
+    assert not refused.passed and "'ts': True" in refused.call and "bool" in refused.hint

@@ -44,6 +44,13 @@ def result(namespace, check_id, hidden=False):
     return report[check_id.split(".")[1]]
 
 
+def task_results(namespace, task):
+    """Every check of ``task``, public and hidden, in one run (the run starts the real function once for them all):
+    the public checks' results are the ones ``result`` gives, as public checks always use the same inputs."""
+    report = labs.check("lab05", task, namespace=namespace, hidden=True, seed=3)
+    return lambda check_id: report[check_id]
+
+
 def test_the_solution_passes_every_public_and_hidden_check(solution):
     report = labs.check("lab05", namespace=solution)
     assert report.passed and report.points == report.max_points == 11, report.text()
@@ -67,20 +74,21 @@ def test_too_narrow_fails_with_the_denied_call(solution):
 
 def test_over_broad_works_but_fails_the_least_privilege_checks(solution):
     make = lambda i, o, f: policy({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, logs(f))
-    namespace = with_thumbnail_policy(solution, make)
-    assert result(namespace, "task1.the_function_works_under_your_policy").passed
-    wild = result(namespace, "task1.no_wildcard_actions_and_only_reads_on_the_input")
+    checks = task_results(with_thumbnail_policy(solution, make), "task1")
+    assert checks("task1.the_function_works_under_your_policy").passed
+    wild = checks("task1.no_wildcard_actions_and_only_reads_on_the_input")
     assert wild.status == "failed" and "allows more actions than it names" in wild.message
-    hidden = result(namespace, "task1.forbidden_calls_are_denied", hidden=True)
+    hidden = checks("task1.forbidden_calls_are_denied")
     assert hidden.status == "failed" and "s3:DeleteObject" in hidden.message
 
 
 def test_writing_to_the_input_bucket_is_refused(solution):
     make = lambda i, o, f: policy({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
                                    "Resource": [f"arn:aws:s3:::{i}/*", f"arn:aws:s3:::{o}/*"]}, logs(f))
-    found = result(with_thumbnail_policy(solution, make), "task1.no_wildcard_actions_and_only_reads_on_the_input")
+    checks = task_results(with_thumbnail_policy(solution, make), "task1")
+    found = checks("task1.no_wildcard_actions_and_only_reads_on_the_input")
     assert found.status == "failed" and "overwrite the originals" in full(found)
-    unused = result(with_thumbnail_policy(solution, make), "task1.nothing_unused", hidden=True)
+    unused = checks("task1.nothing_unused")
     assert unused.status == "failed" and "never used" in unused.message
 
 
@@ -91,9 +99,9 @@ def test_missing_or_account_wide_log_permissions(solution):
     found = result(with_thumbnail_policy(solution, no_logs), "task1.lambda_can_write_the_logs")
     assert found.status == "failed" and "logs:PutLogEvents" in full(found)
     tutorial = lambda i, o, f: policy(*no_logs(i, o, f)["Statement"], logs(f, "arn:aws:logs:*:*:*"))
-    namespace = with_thumbnail_policy(solution, tutorial)
-    assert result(namespace, "task1.lambda_can_write_the_logs").passed
-    assert result(namespace, "task1.logs_only_for_this_function", hidden=True).status == "failed"
+    checks = task_results(with_thumbnail_policy(solution, tutorial), "task1")
+    assert checks("task1.lambda_can_write_the_logs").passed
+    assert checks("task1.logs_only_for_this_function").status == "failed"
 
 
 def test_hard_coded_names_fail(solution):
@@ -122,8 +130,9 @@ def test_a_secrets_policy_that_allows_every_secret_action_fails_hidden(solution)
     namespace = dict(solution)
     namespace["secret_reader_policy"] = lambda arn, f: policy(
         {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}, logs(f))
-    assert result(namespace, "task3.the_function_reads_its_secret").passed
-    hidden = result(namespace, "task3.only_that_secret_and_only_reading", hidden=True)
+    checks = task_results(namespace, "task3")
+    assert checks("task3.the_function_reads_its_secret").passed
+    hidden = checks("task3.only_that_secret_and_only_reading")
     assert hidden.status == "failed" and "allows more actions than it names" in hidden.message
     assert "PutSecretValue" in hidden.hint
     namespace["secret_reader_policy"] = lambda arn, f: policy(logs(f))
@@ -139,12 +148,12 @@ def s3_statements(get_resource, put_resource):
 def test_a_bucket_name_followed_by_a_wildcard_is_caught_in_public_and_hidden(solution):
     """arn:aws:s3:::INPUT* (no /) works, but also covers INPUT-archive: it used to pass every check."""
     make = lambda i, o, f: policy(*s3_statements(f"arn:aws:s3:::{i}*", f"arn:aws:s3:::{o}*"), logs(f))
-    namespace = with_thumbnail_policy(solution, make)
-    assert result(namespace, "task1.the_function_works_under_your_policy").passed
-    public = result(namespace, "task1.no_wildcard_actions_and_only_reads_on_the_input")
+    checks = task_results(with_thumbnail_policy(solution, make), "task1")
+    assert checks("task1.the_function_works_under_your_policy").passed
+    public = checks("task1.no_wildcard_actions_and_only_reads_on_the_input")
     assert public.status == "failed" and public.message == "A statement allows more than the function uses."
     assert "resource arn:aws:s3:::lab05-uploads-" in public.actual and "other buckets" in public.hint
-    hidden = result(namespace, "task1.forbidden_calls_are_denied", hidden=True)
+    hidden = checks("task1.forbidden_calls_are_denied")
     assert hidden.status == "failed" and "-archive/photos/cat.jpg" in hidden.message
 
 
@@ -182,8 +191,9 @@ def test_not_a_dict_says_what_was_returned(solution):
 ], ids=["Get*", "name*"])
 def test_sneaky_secret_wildcards_fail_the_hidden_check(solution, statement, says):
     namespace = dict(solution, secret_reader_policy=lambda arn, f: policy(statement(arn), logs(f)))
-    assert result(namespace, "task3.the_function_reads_its_secret").passed
-    hidden = result(namespace, "task3.only_that_secret_and_only_reading", hidden=True)
+    checks = task_results(namespace, "task3")
+    assert checks("task3.the_function_reads_its_secret").passed
+    hidden = checks("task3.only_that_secret_and_only_reading")
     assert hidden.status == "failed" and says in full(hidden)
 
 
@@ -224,3 +234,24 @@ def test_role_policies_are_checked_as_iam_checks_identity_policies(backend):
             security.create_role("checked", policy(statement))
     # trust and resource-based policies may leave Resource out, and name a Principal
     assert iam.load(security.lambda_trust_policy())
+
+
+def test_a_run_of_checks_starts_each_function_once_and_removes_what_it_made(solution):
+    """The six checks of task 1 judge one run of the thumbnail function (a cold start each was most of a check's
+    time); its buckets, role and secret are removed when the run ends, as each check's were."""
+    from lambdalab import aws
+
+    calls = []
+
+    def counted(*args):
+        calls.append(args)
+        return solution["thumbnail_policy"](*args)
+
+    before = {b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]}
+    roles_before = {r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]}
+    report = labs.check("lab05", "task1", namespace=with_thumbnail_policy(solution, counted), hidden=True, seed=3)
+    assert report.passed and len(report.results) == 6 and len(calls) == 1, report.text()
+    assert {b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]} == before
+    assert {r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]} == roles_before
+    labs.check("lab05", "task1", namespace=with_thumbnail_policy(solution, counted), hidden=True, seed=3)
+    assert len(calls) == 2  # a new run starts the function again (the student may have changed the policy)

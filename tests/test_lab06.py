@@ -131,9 +131,67 @@ def test_a_tuning_of_other_sizes_is_refused(solution):
 
 def test_hidden_targets_use_the_students_own_rows(solution):
     def fixed(rows, target):
-        return solution["my_memory"]  # the public answer, whatever the target
+        return 1024  # one answer, whatever the target
 
-    namespace = dict(solution, fastest_within_budget=fixed, cheapest_within_latency=fixed)
+    # measured rows vary with the machine's load; hand-made rows of the same shape keep this test deterministic
+    rows = [dict(lab06.row(m, ms), invocations=5) for m, ms in zip(lab06.SIZES, (900, 420, 200, 110, 70, 68))]
+    tuned = lab06.tuning.TuningResult(lab06.FUNCTION_NAME, rows, {})
+    namespace = dict(solution, tuning_result=tuned, fastest_within_budget=fixed, cheapest_within_latency=fixed)
     failures = [result(namespace, "task4.other_targets_on_your_rows", hidden=True, seed=s).status
                 for s in range(6)]
     assert "failed" in failures
+    honest = dict(namespace, fastest_within_budget=solution["fastest_within_budget"],
+                  cheapest_within_latency=solution["cheapest_within_latency"])
+    assert result(honest, "task4.other_targets_on_your_rows", hidden=True, seed=0).status == "passed"
+
+
+def test_a_nan_cost_scores_nothing(solution):
+    namespace = dict(solution, cost_per_million=lambda m, b, a="x86_64": float("nan"))
+    for check in ("task1.prices_a_small_function", "task1.prices_arm64"):
+        r = result(namespace, check)
+        assert r.status == "failed" and "not right to the cent" in r.message
+    r = result(namespace, "task1.prices_other_sizes", hidden=True)
+    assert r.status == "failed"
+
+
+def test_a_numpy_integer_size_counts_as_a_size(solution):
+    np = pytest.importorskip("numpy")
+
+    def as_numpy(rows, max_ms):
+        return np.int64(solution["cheapest_within_latency"](rows, max_ms))
+
+    namespace = dict(solution, cheapest_within_latency=as_numpy, my_memory=np.int64(solution["my_memory"]))
+    assert result(namespace, "task3.cheapest_that_is_fast_enough").status == "passed"
+    assert result(namespace, "task4.chose_what_the_rows_say").status == "passed"
+    r = result(dict(namespace, my_memory=np.int64(next(m for m in lab06.SIZES if m != solution["my_memory"]))),
+               "task4.chose_what_the_rows_say")
+    assert r.status == "failed"
+
+
+@pytest.mark.parametrize("broken", [
+    "def cheapest_within_latency(rows, max_ms):\n    return undefined_name\n",
+    "def cheapest_within_latency(rows, max_ms):\n    pass\n",
+    "def cheapest_within_latency(rows, max_ms):\n    return '1024'\n",
+])
+def test_broken_answers_fail_cleanly(solution, broken):
+    namespace = dict(solution)
+    exec(broken, namespace)
+    r = result(namespace, "task3.cheapest_that_is_fast_enough")
+    assert r.status in ("failed", "error") and r.points == 0 and full(r)
+
+
+def test_strict_comparisons_at_the_boundary_fail_the_hidden_checks(solution):
+    def under_budget(rows, budget):
+        fits = [r for r in rows if not r["errors"] and r["cost_per_million_x86_64"] < budget]
+        return min(fits, key=lambda r: (r["duration_ms"], r["cost_per_million_x86_64"]))["memory_mb"] if fits else None
+
+    def under_target(rows, max_ms):
+        fits = [r for r in rows if not r["errors"] and r["duration_ms"] < max_ms]
+        return min(fits, key=lambda r: (r["cost_per_million_x86_64"], r["duration_ms"]))["memory_mb"] if fits else None
+
+    namespace = dict(solution, fastest_within_budget=under_budget, cheapest_within_latency=under_target)
+    assert result(namespace, "task2.fastest_that_fits_the_budget").status == "passed"  # public checks miss it
+    assert result(namespace, "task3.cheapest_that_is_fast_enough").status == "passed"
+    for check in ("task2.budget_on_random_tables", "task3.latency_on_random_tables"):
+        r = result(namespace, check, hidden=True)
+        assert r.status == "failed" and "<=, not <" in r.hint, full(r)

@@ -103,7 +103,17 @@ def test_a_name_never_imported_gets_a_hint_not_a_bare_name_error(solution):
     result = report["decodes_the_example"]
     assert result.status == "error" and "NameError" in result.message
     assert "`unquote` is not defined" in result.hint and "Did you mean `unquote_plus`" in result.hint
+    assert "`from urllib.parse import unquote`" in result.hint  # where the name really lives
     assert "hint:" in report.text()
+
+
+def test_a_misspelt_name_of_the_students_own_is_not_sent_to_an_import(solution):
+    """`save_click` for `save_clicks`: no module defines it, so the hint does not invent an import."""
+    namespace = dict(solution, save_clicks=lambda: None)
+    exec("def decode_key(raw_key):\n    return save_click(raw_key)\n", namespace)
+    hint = labs.check("lab01", "task1", namespace=namespace)["decodes_the_example"].hint
+    assert "import it (" not in hint and "define it (or import it)" in hint
+    assert "Did you mean `save_clicks`" in hint
 
 
 def test_a_wrong_import_inside_a_function_gets_a_hint(solution):

@@ -34,6 +34,8 @@ def test_runs_twice_and_shows_the_pipeline_end_to_end(tmp_path, monkeypatch):
     assert "37 records read, 35 filtered out, 2 delivered in 1 invocation(s)" in shown
     assert "1 record(s) discarded, never delivered: RecordAgeExceeded" in shown
     assert "BLOCKED after 4 attempts" in shown and "'batchSize': 5" in shown
+    assert "1 of big's 3 changes audited" in shown  # the change held back behind the poison record is discarded
+    assert "<td>REMOVE</td><td>admin</td>" in shown  # who: the last writer in the old image, not the deleter
     assert "<td>dynamodb.amazonaws.com</td>" in shown
     assert shown.count("'status': 'COMPLETED'") == 2  # Powertools' idempotency records
     images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

@@ -258,3 +258,13 @@ def test_the_powertools_version_gives_the_same_results_through_the_same_mapping(
         pipe.function.shutdown()
     assert outcomes["powertools"] == outcomes["hand-written"]
     assert len(outcomes["hand-written"][0]) == 7
+
+
+@BOTH
+def test_a_fifo_verification_queue_gets_one_message_per_change_deduplicated_by_event_id(build, handler):
+    pipe = build(handler=handler, queue=f"verify-{uuid.uuid4().hex[:6]}.fifo")
+    user_story(pipe.users)
+    result = pipe.drain()
+    assert result.ok, result.batches  # a FIFO queue needs MessageGroupId: without it every email change fails
+    (message,) = pipe.messages()
+    assert message["new_email"] == "ann@new.example"

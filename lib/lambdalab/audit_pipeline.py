@@ -46,9 +46,11 @@ def create_table(name: str, key: tuple = ("id",), view: str | None = None, ttl_a
 
 
 def fresh_queue(name: str) -> str:
-    """An empty SQS queue (created, or emptied if it exists); returns its URL."""
+    """An empty SQS queue (created, or emptied if it exists; a FIFO queue if the name ends in .fifo); returns its
+    URL."""
     sqs = aws.client("sqs")
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    fifo = {"Attributes": {"FifoQueue": "true"}} if name.endswith(".fifo") else {}
+    url = sqs.create_queue(QueueName=name, **fifo)["QueueUrl"]
     while True:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
         if not messages:

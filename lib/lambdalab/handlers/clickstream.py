@@ -215,8 +215,9 @@ def load(db, clicks: list, malformed: list, settings: dict) -> list:
     counts = Counter((c["page"], c["minute"]) for _, c in fresh)
     db.add_clicks(counts)
     db.mark_applied([_where(r) for r, _ in fresh] + [_where(r) for r in set_aside_ok])
+    already = len(clicks) + len(malformed) - len(fresh) - len(bad)  # so the three numbers add up to the batch
     logger.info("LOADED %d clicks (%d already applied, %d malformed) into %d page-minutes",
-                len(fresh), len(clicks) - len(fresh), len(bad), len(counts))
+                len(fresh), already, len(bad), len(counts))
     return failures
 
 

@@ -163,8 +163,15 @@ EFFECTS = {
         f"Reply to confirm it.\n\n(reference {e['event_id']})"),
     "verification_message": lambda e, s: sqs.send_message(QueueUrl=s["queue"], MessageBody=json.dumps({
         "type": "email_change", "item": e["item"], "sequence": e["sequence"], "event_id": e["event_id"],
-        "old_email": str(e["old"].get(s["email"])), "new_email": str(e["new"][s["email"]])})),
+        "old_email": str(e["old"].get(s["email"])), "new_email": str(e["new"][s["email"]])}), **_fifo(e, s)),
 }
+
+
+def _fifo(entry, s) -> dict:
+    """A FIFO queue needs a group (the item, to keep its order) and deduplicates by the eventID."""
+    if not s["queue"].endswith(".fifo"):
+        return {}
+    return {"MessageGroupId": entry["item"][:128], "MessageDeduplicationId": entry["event_id"][:128]}
 
 
 def differing(old: dict, new: dict) -> list:

@@ -37,6 +37,7 @@ logger.setLevel(logging.INFO)
 
 # Created once per execution environment (at INIT) and reused by every warm invocation.
 s3 = boto3.client("s3")
+Image.preinit()  # Pillow's JPEG, PNG, GIF and BMP decoders, loaded at INIT rather than on the first photo
 
 THUMB_PREFIX = "thumb-"
 RUNTIME_OVERHEAD_MB = 64  # what the Python runtime, boto3 and Pillow use before any image is read

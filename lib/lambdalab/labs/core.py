@@ -218,6 +218,20 @@ def call_text(name, args=(), kwargs=None) -> str:
     return f"{name}({', '.join(parts)})"
 
 
+# Standard-library modules the labs' tasks use: a missing name found in one of them is a missing import.
+_HINT_MODULES = ("urllib.parse", "json", "base64", "io", "datetime", "decimal", "hashlib", "math", "os", "re")
+
+
+def _module_with(name: str) -> str | None:
+    """The first of the labs' usual modules that defines ``name`` (``unquote_plus`` -> ``urllib.parse``)."""
+    import importlib
+
+    for module_name in _HINT_MODULES:
+        if hasattr(importlib.import_module(module_name), name):
+            return module_name
+    return None
+
+
 def teaching_hint(exc: BaseException, namespace: dict) -> str | None:
     """A hint for the mistakes a traceback alone does not teach: a name never imported or defined, a wrong import."""
     import difflib
@@ -226,9 +240,9 @@ def teaching_hint(exc: BaseException, namespace: dict) -> str | None:
         name = exc.name
         known = [n for n in namespace if not n.startswith("_")]
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = (f"`{name}` is not defined where your code runs: import it (e.g. `from urllib.parse import "
-                f"{name}` if it comes from urllib.parse) or define it in a cell above; run that cell, then try "
-                "again.")
+        home = _module_with(name)
+        where = f"import it (`from {home} import {name}`)" if home else "define it (or import it)"
+        hint = f"`{name}` is not defined where your code runs: {where} in a cell above; run that cell, then try again."
         return hint + (f" Did you mean `{close[0]}`, which is defined?" if close else "")
     if isinstance(exc, ImportError):
         what = f"`{exc.name}`" if getattr(exc, "name", None) else "that module"

@@ -88,6 +88,7 @@ def _run_cell(client, cell, index, timeout) -> dict:
     try:
         client.execute_cell(cell, index)
     except CellTimeoutError:
+        _stop_stale_pollers()
         return {"status": "timeout", "error": f"still running after {timeout} s"}
     except DeadKernelError:
         return {"status": "dead", "error": "the kernel died (os._exit, a crash or out of memory)"}
@@ -95,6 +96,23 @@ def _run_cell(client, cell, index, timeout) -> dict:
     if errors:
         return {"status": "error", "error": f"{errors[0].get('ename')}: {str(errors[0].get('evalue'))[:300]}"}
     return {"status": "ok", "error": None}
+
+
+def _stop_stale_pollers() -> None:
+    """Cancel what nbclient leaves running after a cell timed out: its reader of the cell's output messages stays
+    on the event loop and takes the next cells' messages from them, so each later cell waited nbclient's 4 s
+    ``iopub_timeout`` for its own "idle" message (and could miss its error output)."""
+    import asyncio
+
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop()
+    stale = [t for t in asyncio.all_tasks(loop) if not t.done() and getattr(t.get_coro(), "__name__", "") in
+             ("_async_poll_output_msg", "_async_poll_kernel_alive")]
+    for task in stale:
+        task.cancel()
+    if stale:
+        loop.run_until_complete(asyncio.gather(*stale, return_exceptions=True))
 
 
 def _recovered(client, probe_index: int) -> bool:

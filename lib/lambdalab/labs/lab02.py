@@ -9,6 +9,7 @@ course's event source mapping with the notebook's ``handler`` running as a Lambd
 """
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import string
@@ -108,8 +109,8 @@ def user_story(table) -> None:
 
 def check_changed(ctx, record: dict, hint: str | None = None) -> None:
     call = f"changed_attributes({describe(record)})"
-    got = ctx.call_as(call, "changed_attributes", record)
     want = expected_changed(record)
+    got = ctx.call_as(call, "changed_attributes", copy.deepcopy(record))  # a copy: what it does to it stays there
     if want is None and got is not None:
         ctx.fail("This record cannot tell what changed: an image the event needs is not in it.", call=call,
                  expected=None, actual=got, hint=hint or "A KEYS_ONLY stream has no images; NEW_IMAGE has no "
@@ -121,7 +122,8 @@ def check_changed(ctx, record: dict, hint: str | None = None) -> None:
 
 def check_email(ctx, record: dict, hint: str) -> None:
     call = f"new_email_to_verify({describe(record)})"
-    ctx.expect_equal(ctx.call_as(call, "new_email_to_verify", record), expected_email(record), call=call,
+    want = expected_email(record)
+    ctx.expect_equal(ctx.call_as(call, "new_email_to_verify", copy.deepcopy(record)), want, call=call,
                      hint=hint)
 
 
@@ -262,7 +264,7 @@ def call_write(ctx, record: dict, table: str):
     region = aws.backend().region
     call = f"write_audit_entry({describe(record)}, {table!r})"
     with temporary_environ({"AWS_REGION": region, "AWS_DEFAULT_REGION": region}), captured_output():
-        return ctx.call_as(call, "write_audit_entry", record, table), call
+        return ctx.call_as(call, "write_audit_entry", copy.deepcopy(record), table), call
 
 
 def stored(table: str) -> list[dict]:
@@ -340,14 +342,20 @@ def a_duplicate_delivery_sends_one_verification(ctx):
     verification message"""
     from .. import aws
     from ..audit_pipeline import fresh_queue, read_queue
-    from ..runtime import LambdaFunction
+    from ..runtime import LambdaConfigError, LambdaFunction
     from ..triggers import connect_dynamodb_stream
 
     users, table = scratch_table(ctx, "users", "NEW_AND_OLD_IMAGES"), audit_table(ctx)
     queue = fresh_queue(f"{ctx.lab.id}-verify-{secrets.token_hex(3)}")
     ctx.on_cleanup(lambda: aws.client("sqs").delete_queue(QueueUrl=queue))
-    function = LambdaFunction(f"{ctx.lab.id}-audit-{secrets.token_hex(3)}", ctx.get("handler"), timeout_s=10,
-                              environment={"AUDIT_TABLE": table, "VERIFICATION_QUEUE_URL": queue})
+    try:
+        function = LambdaFunction(f"{ctx.lab.id}-audit-{secrets.token_hex(3)}", ctx.get("handler"), timeout_s=10,
+                                  environment={"AUDIT_TABLE": table, "VERIFICATION_QUEUE_URL": queue})
+    except LambdaConfigError as exc:
+        ctx.fail(f"The Lambda runtime cannot run `handler`: {exc}",
+                 hint="A boto3 client made at the top of a notebook cell cannot be copied into the function's "
+                      "execution environment: make it inside the function that uses it, e.g. "
+                      "`boto3.client(\"dynamodb\").put_item(...)` in write_audit_entry.")
     ctx.on_cleanup(function.shutdown)
     new_address = random_address(ctx.rng)
     items = aws.resource("dynamodb").Table(users)

@@ -108,6 +108,15 @@ def raises_value_error(ctx, name: str, arg, shown: str, hint: str) -> None:
              expected=Plain("ValueError raised"), actual=result, hint=hint)
 
 
+def expect_row(ctx, got, want: tuple, call: str, hint: str) -> None:
+    """transform's answer must equal the tuple ``(page, minute)``; a list of the right values is told so plainly
+    (printed, a list and a tuple look almost alike)."""
+    if isinstance(got, list) and tuple(got) == want:
+        ctx.fail("The values are right but the type is not: return a tuple (page, minute), not a list.", call=call,
+                 expected=want, actual=got, hint="`return page, minute` returns a tuple.")
+    ctx.expect_equal(got, want, call=call, hint=hint)
+
+
 def sequence_number(n: int) -> str:
     return f"4959{n:052d}"
 
@@ -170,17 +179,17 @@ def refuses_what_is_not_a_click_object(ctx):
 @LAB.check("task2")
 def transforms_the_example(ctx):
     """an epoch-seconds time becomes its UTC minute"""
-    ctx.expect_equal(ctx.call("transform", dict(EXAMPLE)), ("/products/7", "2026-01-01T00:00"),
-                     call=f"transform({EXAMPLE})",
-                     hint="datetime.fromtimestamp(ts, tz=timezone.utc).strftime('%Y-%m-%dT%H:%M')")
+    expect_row(ctx, ctx.call("transform", dict(EXAMPLE)), ("/products/7", "2026-01-01T00:00"),
+               call=f"transform({EXAMPLE})",
+               hint="datetime.fromtimestamp(ts, tz=timezone.utc).strftime('%Y-%m-%dT%H:%M')")
 
 
 @LAB.check("task2")
 def reads_iso_8601_times(ctx):
     """an ISO 8601 time with Z becomes its minute"""
     click = {**EXAMPLE, "ts": "2026-03-04T05:06:59.999Z"}
-    ctx.expect_equal(ctx.call("transform", click), ("/products/7", "2026-03-04T05:06"), call=f"transform({click})",
-                     hint="datetime.fromisoformat(ts) reads ISO 8601 (with Z, on Python 3.11+); convert it to UTC "
+    expect_row(ctx, ctx.call("transform", click), ("/products/7", "2026-03-04T05:06"), call=f"transform({click})",
+               hint="datetime.fromisoformat(ts) reads ISO 8601 (with Z, on Python 3.11+); convert it to UTC "
                           "with .astimezone(timezone.utc).")
 
 
@@ -204,29 +213,30 @@ def handles_times_it_has_never_seen(ctx):
                      datetime.fromisoformat("2000-01-01T00:00:00+05:30").tzinfo).isoformat()]
         for form in forms:
             click = random_click(ctx.rng, ts=form)
-            ctx.expect_equal(ctx.call("transform", click), (click["page"], minute(form)), call=f"transform({click})",
-                             hint="Times with an offset (+05:30) are converted to UTC; a time without a zone is UTC.")
+            expect_row(ctx, ctx.call("transform", click), (click["page"], minute(form)), call=f"transform({click})",
+                       hint="Times with an offset (+05:30) are converted to UTC; a time without a zone is UTC.")
 
 
 @LAB.check("task2", hidden=True)
 def ignores_unexpected_fields(ctx):
     """a click with fields the function does not know is still a click"""
     click = random_click(ctx.rng, device="phone", experiment={"id": 7}, ip="203.0.113.9")
-    ctx.expect_equal(ctx.call("transform", click), (click["page"], minute(click["ts"])), call=f"transform({click})",
-                     hint="Read only the fields you need; a producer may add fields at any time.")
+    expect_row(ctx, ctx.call("transform", click), (click["page"], minute(click["ts"])), call=f"transform({click})",
+               hint="Read only the fields you need; a producer may add fields at any time.")
 
 
 @LAB.check("task2", hidden=True)
 def refuses_every_kind_of_malformed_click(ctx):
-    """no user, an empty user, a page that is not a path, no time, a time that is not a time"""
+    """no user, an empty user, a page that is not a path, no time, a time that is not a time (text, true)"""
     base = random_click(ctx.rng)
     broken = [{k: v for k, v in base.items() if k != "user"}, {**base, "user": " "}, {**base, "page": "home"},
               {**base, "page": 42}, {k: v for k, v in base.items() if k != "ts"}, {**base, "ts": "yesterday"},
-              {**base, "ts": None}]
+              {**base, "ts": None}, {**base, "ts": True}]
     for click in broken:
         raises_value_error(ctx, "transform", click, f"transform({click})",
                            "Raise ValueError with the reason for each: no user, a page that is not a path like "
-                           "'/home', no ts, a ts that is neither a number nor ISO 8601 text.")
+                           "'/home', no ts, a ts that is neither a number nor ISO 8601 text (JSON true is a bool, "
+                           "and isinstance(True, int) is True: rule bool out).")
 
 
 # --- task 3: handler -----------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ one table, or a number typed in, does not pass.
 from __future__ import annotations
 
 import math
+import numbers
 
 from .. import tuning
 from .core import CheckFailed, Lab, NotDone, Plain
@@ -77,6 +78,8 @@ def show(table) -> Plain:
 
 def expect_pick(ctx, name, rows, target, want, *, hint):
     got = ctx.call_as(f"{name}(<rows: {show(rows)}>, {target!r})", name, [dict(r) for r in rows], target)
+    if isinstance(got, numbers.Integral) and not isinstance(got, bool):
+        got = int(got)  # a NumPy or pandas integer (e.g. from idxmin) is a size too
     if got is not None and (isinstance(got, bool) or not isinstance(got, int)):
         ctx.fail(f"{name} should return a memory size in MB (an int), or None.", call=f"{name}(rows, {target!r})",
                  expected=want, actual=got, hint="Return the chosen row's row['memory_mb'], not the row itself.")
@@ -91,7 +94,7 @@ def expect_cost(ctx, memory_mb, billed_ms, architecture=None):
     got = ctx.call("cost_per_million", *args)
     want = reference_cost(memory_mb, billed_ms, architecture or "x86_64")
     call = f"cost_per_million({', '.join(repr(a) for a in args)})"
-    if isinstance(got, bool) or not isinstance(got, (int, float)) or abs(got - want) >= 0.005:
+    if isinstance(got, bool) or not isinstance(got, numbers.Real) or not abs(got - want) < 0.005:  # NaN fails too
         hint = ("Memory in GB is memory_mb / 1024; seconds are billed_ms / 1000; multiply by the price per "
                 "GB-second, add the request fee (0.20 / 1,000,000), then multiply by 1,000,000.")
         if isinstance(got, (int, float)) and abs(got - (want - 0.20)) < 0.005:
@@ -146,6 +149,8 @@ def budget_on_random_tables(ctx):
     expect_pick(ctx, "fastest_within_budget", trap, 2.10, 512,
                 hint="A size with errors (here 1,024 MB ran out of memory twice) is never a choice: skip rows whose "
                      "'errors' is not 0.")
+    expect_pick(ctx, "fastest_within_budget", TABLE, TABLE[3]["cost_per_million_x86_64"], 1024,
+                hint="A size that costs exactly the budget is within it: compare with <=, not <.")
     for _ in range(6):
         table = random_table(ctx.rng)
         costs = [r["cost_per_million_x86_64"] for r in table]
@@ -178,6 +183,8 @@ def latency_on_random_tables(ctx):
     trap = [row(512, 200), row(1024, 110, errors=1), row(1769, 70)]  # the failed size would be the pick
     expect_pick(ctx, "cheapest_within_latency", trap, 150, 1769,
                 hint="A size with errors is never a choice: skip rows whose 'errors' is not 0.")
+    expect_pick(ctx, "cheapest_within_latency", TABLE, 110, 1024,
+                hint="A size whose duration equals the target meets it: compare with <=, not <.")
     for _ in range(6):
         table = random_table(ctx.rng)
         durations = [r["duration_ms"] for r in table]
@@ -221,7 +228,10 @@ def chose_what_the_rows_say(ctx):
     """my_memory is the cheapest measured size within 150 ms"""
     rows = measured_rows(ctx)
     want = reference_cheapest_within_latency(rows, LATENCY_MS)
-    ctx.expect_equal(ctx.get("my_memory"), want, call="my_memory",
+    chosen = ctx.get("my_memory")
+    if isinstance(chosen, numbers.Integral) and not isinstance(chosen, bool):
+        chosen = int(chosen)  # a NumPy or pandas integer is a size too
+    ctx.expect_equal(chosen, want, call="my_memory",
                      message="my_memory is not the cheapest measured size within the latency target.",
                      hint="my_memory = cheapest_within_latency(tuning_result.rows, LATENCY_MS): choose from what "
                           "you measured, not from a number you typed.")

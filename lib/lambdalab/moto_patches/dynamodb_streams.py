@@ -88,13 +88,23 @@ def millisecond_label(label: str) -> str:
 
 
 def _canonical(value):
-    """An item's JSON with sets sorted: the same set in another order is the same value."""
+    """An item's JSON with sets sorted and numbers normalised: the same set in another order, or 1.0 written over 1,
+    is the same value (DynamoDB stores numbers by value; moto keeps the text as written)."""
     if isinstance(value, dict):
-        return {k: sorted(map(str, v)) if k in ("SS", "NS", "BS") and isinstance(v, list) else _canonical(v)
+        return {k: _number(v) if k == "N" and isinstance(v, str) else
+                sorted(map(_number, v)) if k == "NS" and isinstance(v, list) else
+                sorted(map(str, v)) if k in ("SS", "BS") and isinstance(v, list) else _canonical(v)
                 for k, v in value.items()}
     if isinstance(value, list):
         return [_canonical(v) for v in value]
     return value
+
+
+def _number(text: str) -> str:
+    try:
+        return str(Decimal(text).normalize())
+    except ArithmeticError:  # not a number: compare as written
+        return str(text)
 
 
 def _shard_add(self, old, new):
