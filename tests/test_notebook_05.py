@@ -34,7 +34,9 @@ def test_runs_twice_quickly_and_shows_the_worked_examples(tmp_path, monkeypatch)
     assert "none of the 2 $or alternatives matched" in shown
     assert "InvalidEventPatternException - Event pattern is not valid. Reason: Value of > must be numeric" in shown
     assert "2 deliveries, 2 invocations" in shown and "q4/big data.zip" in shown and "q3/notes.pdf" not in shown
-    assert "1 full event for the first target; [{'file': 's3://reports-inbox/q4/summary.zip', 'bytes': 4098}]" in shown
+    second_target = [line for line in shown.splitlines() if "full event for the first target" in line]
+    assert "1 full event for the first target; [{'file': 's3://reports-inbox/q4/summary.zip', 'bytes': 4098}]" in shown, \
+        second_target  # once seen failing in a loaded run, not reproduced: show what the cell printed
     assert "noon report ran 1 time(s); hourly clean-up ran 24 times" in shown
     assert '"detail-type": "Scheduled Event"' in shown and "rule/daily-report" in shown  # the event delivered
     assert "detail.customer.test-account: wanted false, got 0" in shown and "tiers [silver, gold]: matches" in shown
