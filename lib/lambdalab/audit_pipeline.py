@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field
 
 from . import aws, mail
+from .triggers.async_invoke import take_all
 
 HANDLER = "lambdalab.handlers.stream_audit.handler"
 POWERTOOLS_HANDLER = "lambdalab.handlers.stream_audit_powertools.handler"
@@ -51,24 +52,13 @@ def fresh_queue(name: str) -> str:
     sqs = aws.client("sqs")
     fifo = {"Attributes": {"FifoQueue": "true"}} if name.endswith(".fifo") else {}
     url = sqs.create_queue(QueueName=name, **fifo)["QueueUrl"]
-    while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return url
-        for m in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    take_all(sqs, url)  # whatever an earlier run left there
+    return url
 
 
 def read_queue(url: str) -> list[dict]:
     """Every message waiting in the queue (JSON bodies decoded), removed from it."""
-    sqs, out = aws.client("sqs"), []
-    while True:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return out
-        for m in messages:
-            out.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return [json.loads(body) for body in take_all(aws.client("sqs"), url)]
 
 
 @dataclass

@@ -245,8 +245,8 @@ class AsyncInvoker:
 
 
 def take_all(sqs, queue_url: str) -> list[str]:
-    """Every message body waiting in a push source's internal queue, deleted from it (S3 and EventBridge deliver
-    to such a queue here, because moto cannot invoke a function itself)."""
+    """Every message body waiting in an SQS queue, deleted from it: a push source's internal queue (S3 and
+    EventBridge deliver to one here, because moto cannot invoke a function itself), or any queue a lesson reads."""
     bodies = []
     while True:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
