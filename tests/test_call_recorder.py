@@ -57,3 +57,25 @@ def test_denial_messages_as_aws_words_them():
                         "the s3:PutObject action")
     explicit = denial_message(role, "thumb", "123456789012", "s3:PutObject", "arn:aws:s3:::in/a.jpg", True)
     assert explicit.endswith("on resource: arn:aws:s3:::in/a.jpg with an explicit deny in an identity-based policy")
+
+
+def test_a_batch_or_transaction_needs_its_action_on_every_table_and_bus():
+    from lambdalab._call_recorder import authorizations
+
+    table = f"arn:aws:dynamodb:{WHERE}:table/"
+    needed, _ = authorizations("dynamodb", "BatchWriteItem", {"RequestItems": {"audit": [], "users": []}},
+                               "us-east-1", "123456789012")
+    assert needed == [("dynamodb:BatchWriteItem", table + "audit"), ("dynamodb:BatchWriteItem", table + "users")]
+    needed, keys = authorizations("dynamodb", "TransactWriteItems", {"TransactItems": [
+        {"Put": {"TableName": "audit"}}, {"ConditionCheck": {"TableName": "users"}}, {"Update": {"TableName": "audit"}},
+        {"Put": {"TableName": "audit"}}]}, "us-east-1", "123456789012")
+    assert needed == [("dynamodb:PutItem", table + "audit"), ("dynamodb:ConditionCheckItem", table + "users"),
+                      ("dynamodb:UpdateItem", table + "audit")]  # each once
+    assert keys["dynamodb:EnclosingOperation"] == "TransactWriteItems"
+    needed, _ = authorizations("events", "PutEvents", {"Entries": [
+        {"Source": "a"}, {"Source": "b", "EventBusName": "orders"}, {"Source": "c", "EventBusName": "default"}]},
+        "us-east-1", "123456789012")
+    assert needed == [("events:PutEvents", f"arn:aws:events:{WHERE}:event-bus/default"),
+                      ("events:PutEvents", f"arn:aws:events:{WHERE}:event-bus/orders")]
+    needed, _ = authorizations("s3", "GetObject", {"Bucket": "in", "Key": "k"}, "us-east-1", "123456789012")
+    assert needed == [("s3:GetObject", "arn:aws:s3:::in/k")]

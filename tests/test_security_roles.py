@@ -316,3 +316,43 @@ def test_a_changed_policy_applies_to_the_next_invocation(photos):
     assert photos["run"](function, "b.jpg").failures
     assert [str(c) for c in security.report(function).denied if c.by == "function"] == [
         "s3:PutObject on arn:aws:s3:::photos-out/thumb-b.jpg"]
+
+
+def _batch_writer(event, context):
+    """Writes one item to each of two tables in one BatchWriteItem call."""
+    import boto3
+
+    boto3.client("dynamodb").batch_write_item(RequestItems={  # ids differ: moto takes one key in two tables for a dup
+        table: [{"PutRequest": {"Item": {"id": {"S": table}}}}] for table in ("allowed-table", "other-table")})
+    return "written"
+
+
+def test_a_batch_write_is_refused_unless_every_table_is_allowed_and_writes_nothing(backend):
+    dynamodb = aws.client("dynamodb")
+    for table in ("allowed-table", "other-table"):
+        dynamodb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                              BillingMode="PAY_PER_REQUEST")
+    one_table = doc({"Effect": "Allow", "Action": "dynamodb:BatchWriteItem",
+                     "Resource": f"arn:aws:dynamodb:{WHERE}:table/allowed-table"}, security.logs_statement("batch"))
+    function = LambdaFunction("batch", _batch_writer, memory_mb=1024, timeout_s=20,  # a client built in the handler
+                              role=security.create_role("batch-role", one_table))
+    try:
+        invocation = function.invoke({})
+        assert invocation.error["errorType"] == "ClientError"  # botocore has no class for DynamoDB's AccessDenied
+        assert "(AccessDeniedException) when calling the BatchWriteItem operation" in invocation.error["errorMessage"]
+        assert invocation.error["errorMessage"].endswith(
+            f"dynamodb:BatchWriteItem on resource: arn:aws:dynamodb:{WHERE}:table/other-table because no "
+            "identity-based policy allows the dynamodb:BatchWriteItem action")
+        assert all(dynamodb.scan(TableName=t)["Count"] == 0 for t in ("allowed-table", "other-table"))
+        report = security.report(function)
+        assert [str(c) for c in report.denied] == [f"dynamodb:BatchWriteItem on arn:aws:dynamodb:{WHERE}:table/other-table"]
+        function.update(role=security.create_role("batch-role-2", doc(
+            {"Effect": "Allow", "Action": "dynamodb:BatchWriteItem",
+             "Resource": [f"arn:aws:dynamodb:{WHERE}:table/allowed-table", f"arn:aws:dynamodb:{WHERE}:table/other-table"]},
+            security.logs_statement("batch"))))
+        second = function.invoke({})
+        assert second.response == "written", second.error
+        assert all(dynamodb.scan(TableName=t)["Count"] == 1 for t in ("allowed-table", "other-table"))
+    finally:
+        function.shutdown()

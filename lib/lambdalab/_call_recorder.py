@@ -76,13 +76,56 @@ def _write(record: dict) -> None:
 
 
 def describe(service: str, operation: str, params: dict, region: str, account: str) -> tuple[str, str, dict]:
-    """(IAM action, resource ARN, condition keys) for one API call; the resource is ``*`` when IAM has none."""
+    """(IAM action, resource ARN, condition keys) for one API call; the resource is ``*`` when IAM has none. For a
+    call that needs several authorizations (see ``authorizations``), the first of them."""
+    needed, keys = authorizations(service, operation, params, region, account)
+    action, resource = needed[0]
+    return action, resource, keys
+
+
+# A transaction's items are authorized as the single-item operations they stand for (DynamoDB's "Using IAM with
+# DynamoDB transactions"), with dynamodb:EnclosingOperation naming the transaction.
+TRANSACTION_ITEMS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem",
+                     "ConditionCheck": "dynamodb:ConditionCheckItem", "Get": "dynamodb:GetItem"}
+
+
+def authorizations(service: str, operation: str, params: dict, region: str,
+                   account: str) -> tuple[list[tuple[str, str]], dict]:
+    """Every (IAM action, resource ARN) one API call needs, and the request's condition keys. Most calls need one;
+    a batch naming several tables (BatchWriteItem, BatchGetItem) or event buses (PutEvents) needs its action on each,
+    and a transaction each item's own action on its table. The call is allowed only when all of them are."""
+    p = params or {}
+    action, resource, context = _describe_one(service, operation, p, region, account)
+    where = f"{region}:{account}"
+    needed = [(action, resource)]
+    if service == "dynamodb" and operation in ("BatchWriteItem", "BatchGetItem"):
+        needed = [(action, _table_arn(table, where)) for table in p.get("RequestItems") or {}] or needed
+    elif service == "dynamodb" and operation in ("TransactWriteItems", "TransactGetItems"):
+        context["dynamodb:EnclosingOperation"] = operation
+        needed = [(TRANSACTION_ITEMS[kind], _table_arn(spec.get("TableName", ""), where))
+                  for item in p.get("TransactItems") or [] for kind, spec in item.items()
+                  if kind in TRANSACTION_ITEMS and isinstance(spec, dict)] or needed
+    elif service == "events" and operation == "PutEvents":
+        needed = [(action, _bus_arn(entry.get("EventBusName"), where)) for entry in p.get("Entries") or []] or needed
+    return list(dict.fromkeys(needed)), context
+
+
+def _table_arn(table: str, where: str) -> str:
+    return table if table.startswith("arn:") else f"arn:aws:dynamodb:{where}:table/{table}"
+
+
+def _bus_arn(bus: str | None, where: str) -> str:
+    bus = bus or "default"
+    return bus if bus.startswith("arn:") else f"arn:aws:events:{where}:event-bus/{bus}"
+
+
+def _describe_one(service: str, operation: str, p: dict, region: str, account: str) -> tuple[str, str, dict]:
+    """(IAM action, resource ARN, condition keys) of a call that names one resource."""
     prefix = PREFIXES.get(service, service)
     action = ACTIONS.get((service, operation), f"{prefix}:{operation}")
     where = f"{region}:{account}"
     context = {"aws:RequestedRegion": region, "aws:SecureTransport": "true"}
     resource = "*"
-    p = params or {}
     if prefix == "s3" and p.get("Bucket"):
         resource = f"arn:aws:s3:::{p['Bucket']}" + (f"/{p['Key']}" if p.get("Key") else "")
         if p.get("VersionId") and p.get("Key"):
@@ -94,7 +137,7 @@ def describe(service: str, operation: str, params: dict, region: str, account: s
         if p.get("StreamArn"):
             resource = p["StreamArn"]
         elif table:
-            resource = table if table.startswith("arn:") else f"arn:aws:dynamodb:{where}:table/{table}"
+            resource = _table_arn(table, where)
             if p.get("IndexName"):  # a Query or Scan of an index is authorized on the index's ARN
                 resource += f"/index/{p['IndexName']}"
     elif prefix == "kinesis":
@@ -123,8 +166,7 @@ def describe(service: str, operation: str, params: dict, region: str, account: s
             resource += f":log-stream:{p['logStreamName']}"
     elif prefix == "events":
         buses = [e.get("EventBusName") for e in p.get("Entries") or []] or [p.get("EventBusName")]
-        bus = buses[0] or "default"
-        resource = bus if bus.startswith("arn:") else f"arn:aws:events:{where}:event-bus/{bus}"
+        resource = _bus_arn(buses[0], where)
     elif prefix == "ssm" and p.get("Name"):
         resource = f"arn:aws:ssm:{where}:parameter/{p['Name'].lstrip('/')}"
     elif prefix == "kms" and p.get("KeyId"):
@@ -159,24 +201,29 @@ def _describe(params, model, context, **_):
     if getattr(_internal, "active", False):
         return
     service = model.service_model.signing_name
-    context["lambdalab_call"] = describe(service, model.name, params, _settings["region"], _settings["account"])
+    context["lambdalab_call"] = authorizations(service, model.name, params, _settings["region"], _settings["account"])
 
 
 def _check(model, context, **_):
     if getattr(_internal, "active", False):
         return None
     service = model.service_model.signing_name
-    action, resource, keys = context.pop("lambdalab_call", None) or describe(
+    needed, keys = context.pop("lambdalab_call", None) or authorizations(
         service, model.name, {}, _settings["region"], _settings["account"])
     keys = {**keys, "aws:PrincipalArn": _settings["role_arn"], "aws:PrincipalAccount": _settings["account"]}
-    decision = iam.evaluate(_settings["policies"], action, resource, keys) if _settings["policies"] else iam.Decision(False)
-    _write({"kind": "call", "environment": _settings["environment"], "role_arn": _settings["role_arn"],
-            "action": action, "resource": resource, "allowed": decision.allowed,
-            "explicit_deny": decision.explicit_deny, "t": time.time()})
-    if decision.allowed:
+    denied = None
+    for action, resource in needed:  # each is recorded; the first refused one is the one AccessDenied names
+        decision = (iam.evaluate(_settings["policies"], action, resource, keys) if _settings["policies"]
+                    else iam.Decision(False))
+        _write({"kind": "call", "environment": _settings["environment"], "role_arn": _settings["role_arn"],
+                "action": action, "resource": resource, "allowed": decision.allowed,
+                "explicit_deny": decision.explicit_deny, "t": time.time()})
+        if not decision.allowed and denied is None:
+            denied = (action, resource, decision.explicit_deny)
+    if denied is None:
         context["lambdalab_keys"] = keys
         return None
-    return _denial(service, action, resource, decision.explicit_deny)
+    return _denial(service, *denied)
 
 
 def _missing_object(http_response, parsed, model, context, **_):
