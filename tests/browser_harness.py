@@ -184,9 +184,15 @@ def problems_on_show(page) -> list[str]:
         found.append("Error displaying widget")
     if panel.get_by_text("Syntax error in text").count():
         found.append("a Mermaid diagram failed to render (Syntax error in text)")
-    broken = panel.locator("img").evaluate_all(
-        "els => els.filter(e => e.complete && e.naturalWidth === 0).map(e => (e.getAttribute('src') || '').slice(0, 80))")
-    found += [f"broken image: {src}" for src in broken]
+    images = panel.locator("img")
+    with contextlib.suppress(Exception):  # a slow server: judge what has loaded by then, and name what has not
+        images.evaluate_all("els => Promise.race([Promise.all(els.map(e => e.complete ? null : new Promise(done => "
+                            "{e.addEventListener('load', done); e.addEventListener('error', done);}))), "
+                            "new Promise(done => setTimeout(done, 15000))])")
+    state = images.evaluate_all("els => els.map(e => [e.complete, e.naturalWidth, (e.getAttribute('src') || '')"
+                                ".slice(0, 80)])")
+    found += [f"broken image: {src}" for complete, width, src in state if complete and width == 0]
+    found += [f"image still loading after 15 s: {src}" for complete, _, src in state if not complete]
     return found
 
 
