@@ -53,10 +53,12 @@ def test_denial_messages_as_aws_words_them():
     role = "arn:aws:iam::123456789012:role/service-role/thumb-role"
     implicit = denial_message(role, "thumb", "123456789012", "s3:PutObject", "arn:aws:s3:::in/a.jpg", False)
     assert implicit == ("User: arn:aws:sts::123456789012:assumed-role/thumb-role/thumb is not authorized to perform: "
-                        "s3:PutObject on resource: arn:aws:s3:::in/a.jpg because no identity-based policy allows "
+                        's3:PutObject on resource: "arn:aws:s3:::in/a.jpg" because no identity-based policy allows '
                         "the s3:PutObject action")
     explicit = denial_message(role, "thumb", "123456789012", "s3:PutObject", "arn:aws:s3:::in/a.jpg", True)
-    assert explicit.endswith("on resource: arn:aws:s3:::in/a.jpg with an explicit deny in an identity-based policy")
+    assert explicit.endswith('on resource: "arn:aws:s3:::in/a.jpg" with an explicit deny in an identity-based policy')
+    other = denial_message(role, "audit", "123456789012", "dynamodb:PutItem", "arn:aws:dynamodb:r:1:table/t", False)
+    assert "dynamodb:PutItem on resource: arn:aws:dynamodb:r:1:table/t because" in other  # only S3 quotes it
 
 
 def test_a_batch_or_transaction_needs_its_action_on_every_table_and_bus():

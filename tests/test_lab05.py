@@ -121,7 +121,7 @@ def test_not_a_policy_is_refused_with_the_shape_to_write(solution):
 def test_a_parser_that_only_knows_the_example_fails_the_hidden_check(solution):
     namespace = dict(solution)
     namespace["missing_permission"] = lambda m: {"action": m.split("perform: ")[1].split(" ")[0],
-                                                 "resource": m.split("on resource: ")[1].split(" because")[0]}
+                                                 "resource": m.split("on resource: ")[1].split(" because")[0].strip('"')}
     assert result(namespace, "task2.reads_the_example").passed
     assert result(namespace, "task2.reads_other_services_and_explicit_denies", hidden=True).status == "failed"
 

@@ -138,7 +138,7 @@ def test_a_too_narrow_policy_fails_with_access_denied_worded_as_aws(photos):
     assert error["errorMessage"] == (
         "An error occurred (AccessDenied) when calling the PutObject operation: User: arn:aws:sts::123456789012:"
         "assumed-role/narrow-role/thumbnail is not authorized to perform: s3:PutObject on resource: "
-        "arn:aws:s3:::photos-out/thumb-a.jpg because no identity-based policy allows the s3:PutObject action")
+        '"arn:aws:s3:::photos-out/thumb-a.jpg" because no identity-based policy allows the s3:PutObject action')
     report = security.report(function)
     assert [str(c) for c in report.denied] == ["s3:PutObject on arn:aws:s3:::photos-out/thumb-a.jpg"]
     assert any(s["Action"] == "s3:PutObject" and s["Resource"] == "arn:aws:s3:::photos-out/*"

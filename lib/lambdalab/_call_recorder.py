@@ -248,12 +248,14 @@ def _missing_object(http_response, parsed, model, context, **_):
 
 def denial_message(role_arn: str, function_name: str, account: str, action: str, resource: str,
                    explicit: bool) -> str:
-    """AccessDenied's message as AWS writes it for a Lambda function's assumed role."""
+    """AccessDenied's message as AWS writes it for a Lambda function's assumed role. S3 puts the resource in double
+    quotes (its access-denied messages: ``on resource: "arn:aws:s3:::bucket/key"``); other services do not."""
     role = role_arn.rsplit("/", 1)[-1]
     who = f"arn:aws:sts::{account}:assumed-role/{role}/{function_name}"
     why = ("with an explicit deny in an identity-based policy" if explicit
            else f"because no identity-based policy allows the {action} action")
-    return f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
+    shown = f'"{resource}"' if action.startswith("s3:") else resource
+    return f"User: {who} is not authorized to perform: {action} on resource: {shown} {why}"
 
 
 def _denial(service, action, resource, explicit):

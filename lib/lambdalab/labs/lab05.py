@@ -26,7 +26,7 @@ LAB.task("task3", "Task 3: a policy for reading one secret", ["secret_reader_pol
 
 EXAMPLE_DENIAL = ("An error occurred (AccessDenied) when calling the PutObject operation: User: arn:aws:sts::"
                   "123456789012:assumed-role/thumbnail-narrow/thumbnail is not authorized to perform: s3:PutObject on "
-                  "resource: arn:aws:s3:::photos-out/dogs/thumb-rex.jpg because no identity-based policy allows the "
+                  'resource: "arn:aws:s3:::photos-out/dogs/thumb-rex.jpg" because no identity-based policy allows the '
                   "s3:PutObject action")
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
 
@@ -228,7 +228,8 @@ def reads_the_example(ctx):
     got = ctx.call_as("missing_permission(<the example message>)", "missing_permission", EXAMPLE_DENIAL)
     ctx.expect_equal(got, {"action": "s3:PutObject", "resource": "arn:aws:s3:::photos-out/dogs/thumb-rex.jpg"},
                      call="missing_permission(<the example message>)",
-                     hint="The action follows 'perform: ' and the resource follows 'on resource: '.")
+                     hint="The action follows 'perform: ' and the resource follows 'on resource: ' (S3 puts it in "
+                          "double quotes: leave them out).")
 
 
 @LAB.check("task2", hidden=True, points=2)
@@ -239,13 +240,15 @@ def reads_other_services_and_explicit_denies(ctx):
               f"arn:aws:dynamodb:us-east-1:123456789012:table/audit-{n}"),
              ("AccessDenied", "SendMessage", "sqs:SendMessage", f"arn:aws:sqs:us-east-1:123456789012:queue-{n}"),
              ("AccessDeniedException", "GetSecretValue", "secretsmanager:GetSecretValue",
-              f"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-{n}-AbCdEf")]
+              f"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-{n}-AbCdEf"),
+             ("AccessDenied", "DeleteObject", "s3:DeleteObject", f"arn:aws:s3:::photos-in-{n}/cats/tom.jpg")]
     for code, operation, action, resource in cases:
         for explicit in (False, True):
             message = denial(code, operation, f"role-{n}", f"fn-{n}", action, resource, explicit)
             ctx.expect_equal(ctx.call_as("missing_permission(<message>)", "missing_permission", message),
                              {"action": action, "resource": resource}, call=f"missing_permission({message!r})",
-                             hint="The resource ends before ' because' or ' with an explicit deny'.")
+                             hint="The resource ends before ' because' or ' with an explicit deny', and S3's is in "
+                                  "double quotes (leave them out); other services write it bare.")
 
 
 # --- task 3: a policy for reading one secret ---------------------------------------------------------------------
