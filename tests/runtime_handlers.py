@@ -114,3 +114,11 @@ def exit_soon_after_returning(event, context):
 
     threading.Timer(0.05, os._exit, (0,)).start()  # a background thread ends the environment while it is idle
     return "ok"
+
+
+def dynamodb_item(event, context):
+    """Returns an item as boto3 reads it from DynamoDB (numbers are Decimal), and who called (Cognito)."""
+    from decimal import Decimal
+
+    return {"id": "a1", "views": Decimal("42"), "price": Decimal("9.99"),
+            "cognito_identity_id": context.identity.cognito_identity_id}

@@ -139,6 +139,25 @@ def test_unserialisable_response_is_a_marshal_error(fn):
     assert inv.error["errorType"] == "Runtime.MarshalError"
 
 
+def test_a_dynamodb_item_with_decimal_numbers_is_returned_as_numbers(fn):
+    """Lambda's Python runtime encodes Decimal (boto3's DynamoDB numbers) as JSON numbers: returning an item works."""
+    inv = fn("runtime_handlers.dynamodb_item", memory_mb=512).invoke({})
+    assert inv.error is None and inv.response == {"id": "a1", "views": 42, "price": 9.99, "cognito_identity_id": None}
+    assert isinstance(inv.response["views"], int)
+
+
+def test_a_syntax_error_in_the_handler_module_is_runtime_usercodesyntaxerror(fn, tmp_path, monkeypatch):
+    (tmp_path / "typo_handler.py").write_text("def handler(event, context)\n    return 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    inv = fn("typo_handler.handler").invoke({})
+    assert inv.error["errorType"] == "Runtime.UserCodeSyntaxError"
+    assert inv.error["errorMessage"].startswith("Syntax error in module 'typo_handler': expected ':'")
+    assert inv.error["stackTrace"] == [f'  File "{tmp_path / "typo_handler.py"}" Line 1\n    def handler(event, '
+                                       'context)\n']
+    assert parse(inv)["etype"] == "Runtime.UserCodeSyntaxError"
+
+
 def test_prints_and_logging_reach_the_logs_in_lambda_format(fn):
     inv = fn("runtime_handlers.noisy").invoke({})
     assert "printed line" in inv.logs

@@ -7,6 +7,7 @@ Protocol: length-prefixed pickles over the process's original stdin/stdout. File
 the environment's log file first, so whatever the handler prints (Python or C level) lands in its logs, never in the
 protocol stream.
 """
+import decimal
 import importlib
 import json
 import logging
@@ -64,6 +65,13 @@ def peak_memory_kb() -> int:
     return peak // 1024 if sys.platform == "darwin" else peak
 
 
+class CognitoIdentity:
+    """``context.identity``: who called through the AWS Mobile SDK with Amazon Cognito; both None otherwise."""
+
+    cognito_identity_id = None
+    cognito_identity_pool_id = None
+
+
 class LambdaContext:
     """The ``context`` argument, with the attributes and method of Lambda's Python runtime."""
 
@@ -76,7 +84,7 @@ class LambdaContext:
         self.memory_limit_in_mb = env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]  # a string, as on Lambda
         self.log_group_name = env["AWS_LAMBDA_LOG_GROUP_NAME"]
         self.log_stream_name = env["AWS_LAMBDA_LOG_STREAM_NAME"]
-        self.identity = None
+        self.identity = CognitoIdentity()
         self.client_context = None
         self._deadline_ms = deadline_ms
         self._delay_at_start = cpu_share.run_delay_s()
@@ -150,6 +158,22 @@ def marshal_error(exc: Exception, request_id: str) -> dict:
     return lambda_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id, [])
 
 
+def _json_number(value):
+    """What Lambda's Python runtime encodes that ``json`` cannot: a Decimal (how boto3 returns DynamoDB's numbers)
+    is written as the number it is, so a handler can return a DynamoDB item as it read it."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value.is_finite() and value.as_tuple().exponent >= 0 else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def encode_response(result, request_id: str) -> tuple[str | None, dict | None]:
+    """(the handler's return value as JSON, None), or (None, Runtime.MarshalError) when it is not JSON."""
+    try:
+        return json.dumps(result, default=_json_number), None
+    except (TypeError, ValueError) as exc:
+        return None, marshal_error(exc, request_id)
+
+
 def log_line(error: dict) -> str:
     """The line Lambda's Python runtime logs for an error."""
     return f"[ERROR] {error['errorType']}: {error['errorMessage']}"
@@ -168,6 +192,9 @@ def load_handler(spec):
     module_name, attribute = spec
     try:
         module = importlib.import_module(module_name)
+    except SyntaxError as exc:  # Lambda's runtime names it, with the file, line and code, and no traceback
+        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}",
+                         [f'  File "{exc.filename}" Line {exc.lineno}\n    {(exc.text or "").strip()}\n']) from None
     except ImportError as exc:
         raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from None
     handler = getattr(module, attribute, None)
@@ -210,9 +237,9 @@ class _MemoryWatch:
 
 
 class _InitError(Exception):
-    def __init__(self, error_type, message):
+    def __init__(self, error_type, message, stack_trace=()):
         super().__init__(message)
-        self.error_type = error_type
+        self.error_type, self.stack_trace = error_type, list(stack_trace)
 
 
 def main() -> None:
@@ -235,7 +262,7 @@ def main() -> None:
     try:
         handler = load_handler(init["handler"])
     except _InitError as exc:
-        error = lambda_error(exc.error_type, str(exc), "", [])
+        error = lambda_error(exc.error_type, str(exc), "", exc.stack_trace)
         log_error(error)
         send(proto_out, {"error": error, "peak_kb": peak_memory_kb()})
         return
@@ -261,10 +288,7 @@ def main() -> None:
         try:
             result = handler(json.loads(request["event"]), context)
             elapsed = time.perf_counter() - started
-            try:
-                reply["response"] = json.dumps(result)
-            except (TypeError, ValueError) as exc:
-                reply["error"] = marshal_error(exc, request_id)
+            reply["response"], reply["error"] = encode_response(result, request_id)
         except Exception as exc:
             elapsed = time.perf_counter() - started
             reply["error"] = error_shape(exc, request_id)

@@ -580,7 +580,7 @@ class LambdaFunction:
             started = time.perf_counter()
             try:
                 result = handler(json.loads(payload), context)
-                error, response_json = None, json.dumps(result)
+                response_json, error = _worker.encode_response(result, request_id)
             except Exception as exc:
                 error, response_json = _worker.error_shape(exc, request_id, skip_frames=1), None
             except SystemExit as exc:  # in a worker this ends the environment; here it must not end the kernel
