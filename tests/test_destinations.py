@@ -50,6 +50,16 @@ def test_a_wrong_or_missing_destination_says_what_to_do(backend, target, message
         resolve_destination(target)
 
 
+def test_a_fifo_queue_or_topic_is_refused_as_lambda_cannot_deliver_to_it(backend):
+    url = aws.client("sqs").create_queue(QueueName="failures.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for form in ("failures.fifo", url):
+        with pytest.raises(ValueError, match="is a FIFO queue, which Lambda does not support as a destination"):
+            resolve_destination(form)
+    topic = aws.client("sns").create_topic(Name="failures.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    with pytest.raises(ValueError, match="is a FIFO topic"):
+        resolve_destination(topic)
+
+
 def test_s3_and_streams_accept_the_same_forms(queue, new_function):
     aws.client("s3").create_bucket(Bucket="dest-bucket")
     aws.client("kinesis").create_stream(StreamName="dest-stream", ShardCount=1)

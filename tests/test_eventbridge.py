@@ -2,6 +2,7 @@
 Lambda's asynchronous model (retries, on-failure destination). Also what a target receives (the moto patch),
 S3 -> EventBridge -> rule -> function, schedules on the simulated clock and the infinite-loop trap."""
 import json
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -190,6 +191,25 @@ def test_deleting_an_object_sends_object_deleted(backend, echo):
     s3.delete_object(Bucket="scratch-area", Key="a.txt")
     (event,) = trigger.drain().responses
     assert event["detail"]["reason"] == "DeleteObject" and event["detail"]["deletion-type"] == "Permanently Deleted"
+    assert "size" not in event["detail"]["object"]  # AWS's "Object Deleted" carries no size
+
+
+def test_a_versioned_delete_sends_delete_marker_created_and_every_event_has_its_own_id(backend, echo):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="kept-versions")
+    s3.put_bucket_versioning(Bucket="kept-versions", VersioningConfiguration={"Status": "Enabled"})
+    send_s3_events_to_eventbridge("kept-versions")
+    trigger = connect_rule("all-s3", echo, pattern={"source": ["aws.s3"]})
+    s3.put_object(Bucket="kept-versions", Key="a.txt", Body=b"1")
+    s3.put_object(Bucket="kept-versions", Key="a.txt", Body=b"22")
+    s3.delete_object(Bucket="kept-versions", Key="a.txt")  # a delete marker: the call itself must succeed
+    events = trigger.drain().responses
+    assert [e["detail-type"] for e in events] == ["Object Created", "Object Created", "Object Deleted"]
+    assert len({e["id"] for e in events}) == 3 and len({e["detail"]["request-id"] for e in events}) == 3
+    deleted = events[-1]["detail"]
+    assert deleted["deletion-type"] == "Delete Marker Created" and "size" not in deleted["object"]
+    assert deleted["object"]["etag"] == "d41d8cd98f00b204e9800998ecf8427e" and deleted["object"]["version-id"]
+    assert events[1]["detail"]["object"]["size"] == 2 and events[1]["detail"]["object"]["version-id"]
 
 
 def test_schedules_fire_the_right_number_of_times_over_a_simulated_day(backend, echo):
@@ -247,3 +267,20 @@ def test_the_infinite_loop_is_bounded_and_reported(backend):
         trigger.disconnect()
     finally:
         looping.shutdown()
+
+
+def test_the_input_transformers_predefined_variables(backend, echo):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="transform-me")
+    send_s3_events_to_eventbridge("transform-me")
+    trigger = connect_rule("named-rule", echo, pattern={"source": ["aws.s3"]}, input_transformer={
+        "InputPathsMap": {"key": "$.detail.object.key"},
+        "InputTemplate": '{"key": <key>, "rule": <aws.events.rule-name>, "arn": <aws.events.rule-arn>, '
+                         '"at": <aws.events.event.ingestion-time>, "envelope": <aws.events.event>, '
+                         '"said": "<aws.events.rule-name> saw <key>"}'})
+    s3.put_object(Bucket="transform-me", Key="a.txt", Body=b"1")
+    (got,) = trigger.drain().responses
+    assert got["key"] == "a.txt" and got["rule"] == "named-rule" and got["said"] == "named-rule saw a.txt"
+    assert got["arn"] == "arn:aws:events:us-east-1:123456789012:rule/named-rule"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", got["at"])
+    assert got["envelope"]["source"] == "aws.s3" and "detail" not in got["envelope"]

@@ -29,7 +29,10 @@ import copy
 import ipaddress
 import json
 import operator
+import random
 import re
+import string
+import uuid
 from datetime import datetime, timezone
 
 from . import require
@@ -416,9 +419,13 @@ def json_path(event, path: str):
     return node
 
 
-def target_input(event: dict, target: dict):
+def target_input(event: dict, target: dict, rule_arn: str | None = None, rule_name: str | None = None):
     """What a target receives: ``Input`` (constant JSON), ``InputPath`` (part of the event) or ``InputTransformer``
-    (values picked by ``InputPathsMap`` put into ``InputTemplate``); the whole event otherwise."""
+    (values picked by ``InputPathsMap`` put into ``InputTemplate``, plus EventBridge's predefined
+    ``<aws.events.rule-arn>``, ``<aws.events.rule-name>``, ``<aws.events.event.ingestion-time>``,
+    ``<aws.events.event>`` (the event without ``detail``) and ``<aws.events.event.json>``); the whole event otherwise."""
+    from .. import clock
+
     if target.get("Input"):
         return json.loads(target["Input"])
     if target.get("InputPath"):
@@ -427,8 +434,10 @@ def target_input(event: dict, target: dict):
     if not transformer:
         return event
     values = {name: json_path(event, path) for name, path in transformer.get("InputPathsMap", {}).items()}
-    values.setdefault("aws.events.rule-arn", None)
-    values["aws.events.event.json"] = event
+    values.update({"aws.events.rule-arn": rule_arn, "aws.events.rule-name": rule_name,
+                   "aws.events.event.ingestion-time": iso_time(clock.now()),
+                   "aws.events.event": {k: v for k, v in event.items() if k != "detail"},
+                   "aws.events.event.json": event})
     return _fill_template(transformer["InputTemplate"], values)
 
 
@@ -479,7 +488,7 @@ def _send_to_targets(self, original_event, transform_input: bool = True) -> None
         if arn.service != "sqs":
             others.append(target)
             continue
-        payload = target_input(event, target)
+        payload = target_input(event, target, rule_arn=self.arn, rule_name=self.name)
         body = payload if isinstance(payload, str) else json.dumps(payload)
         group_id = target.get("SqsParameters", {}).get("MessageGroupId")
         sqs_backends[arn.account][arn.region].send_message(queue_name=arn.resource_id, message_body=body,
@@ -531,19 +540,26 @@ def s3_event(account_id: str, bucket, event_name: str, key) -> dict:
     from moto.s3.notifications import _detail_type
 
     from .. import clock
+    from .s3_events import EMPTY_ETAG
 
     reason, deletion_type = S3_REASONS.get(event_name, (None, None))
-    obj = {"key": key.name, "size": key.size, "etag": key.etag.replace('"', ""), "sequencer": f"{clock.now_ms():016X}"}
+    if event_name.removeprefix("s3:").startswith("ObjectRemoved:"):  # AWS's "Object Deleted": no size
+        obj = {"key": key.name, "etag": EMPTY_ETAG}
+    else:
+        obj = {"key": key.name, "size": key.size, "etag": key.etag.replace('"', "")}
+    obj["sequencer"] = f"{clock.now_ms():016X}"
     if getattr(key, "version_id", None) and key.version_id != "null":
         obj["version-id"] = key.version_id
-    detail = {"version": "0", "bucket": {"name": bucket.name}, "object": obj, "request-id": "N4N7GDK58NMKJ12R",
+    request_id = "".join(random.choices(string.ascii_uppercase + string.digits, k=16))
+    detail = {"version": "0", "bucket": {"name": bucket.name}, "object": obj, "request-id": request_id,
               "requester": account_id, "source-ip-address": "127.0.0.1"}
     if reason:
         detail["reason"] = reason
     if deletion_type:
         detail["deletion-type"] = deletion_type
     event = copy.deepcopy(_BASE_EVENT_MESSAGE)
-    event.update({"detail-type": _detail_type(event_name), "source": "aws.s3", "account": account_id,
+    event.update({"id": str(uuid.uuid4()), "detail-type": _detail_type(event_name), "source": "aws.s3",
+                  "account": account_id,
                   "time": clock.now(), "region": bucket.region_name, "resources": [bucket.arn], "detail": detail})
     return event
 

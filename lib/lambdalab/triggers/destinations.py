@@ -40,18 +40,22 @@ def resolve_destination(target) -> Destination:
     try:
         if target.startswith("arn:aws:sns:"):
             aws.client("sns").get_topic_attributes(TopicArn=target)
-            return Destination(target)
-        sqs = aws.client("sqs")
-        if target.startswith("arn:"):
-            _, _, _, _, account, name = target.split(":", 5)
-            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-        elif target.startswith(("http://", "https://")):
-            url = target
+            arn, url = target, None
         else:
-            url = sqs.get_queue_url(QueueName=target)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            sqs = aws.client("sqs")
+            if target.startswith("arn:"):
+                _, _, _, _, account, name = target.split(":", 5)
+                url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            elif target.startswith(("http://", "https://")):
+                url = target
+            else:
+                url = sqs.get_queue_url(QueueName=target)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     except Exception as exc:
         name = target.rsplit(":", 1)[-1] if target.startswith("arn:") else target.rstrip("/").rsplit("/", 1)[-1]
         raise ValueError(f"The on-failure destination {target!r} does not exist on the backend ({exc}). Create it "
                          f"first, e.g. aws.client('sqs').create_queue(QueueName={name!r}).") from None
+    if arn.endswith(".fifo"):  # Lambda cannot deliver to one (its DestinationDeliveryFailures metric counts them)
+        raise ValueError(f"The on-failure destination {target!r} is a FIFO {'topic' if url is None else 'queue'}, "
+                         "which Lambda does not support as a destination: use a standard SQS queue or SNS topic.")
     return Destination(arn, url)

@@ -188,7 +188,8 @@ class RuleTrigger:
         now = clock.now()
         for when in self.schedule.fire_times(self._last_tick, now):
             event = scheduled_event(self.rule_arn, when)
-            self.invoker.submit(target_input(event, self.target), label=f"Scheduled Event {event['time']}")
+            self.invoker.submit(target_input(event, self.target, rule_arn=self.rule_arn, rule_name=self.name),
+                                label=f"Scheduled Event {event['time']}")
         self._last_tick = now
 
     @property
