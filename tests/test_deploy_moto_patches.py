@@ -41,3 +41,19 @@ def test_deleting_a_dynamodb_stream_mapping_stops_its_deliveries(backend):
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
     assert len(streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]) == 1
+
+
+def test_deleting_a_kinesis_mapping_stops_its_deliveries(backend):
+    from moto.kinesis.models import kinesis_backends
+
+    kinesis = aws.client("kinesis")
+    kinesis.create_stream(StreamName="clicks-raw", ShardCount=1)
+    arn = kinesis.describe_stream(StreamName="clicks-raw")["StreamDescription"]["StreamARN"]
+    lam = aws.client("lambda")
+    lam.create_function(FunctionName="fn", Runtime="python3.12", Role=security.create_role("fn-role", None),
+                        Handler="x.handler", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18})
+    uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="fn", StartingPosition="TRIM_HORIZON")["UUID"]
+    stream = kinesis_backends["123456789012"]["us-east-1"].streams["clicks-raw"]
+    assert stream.lambda_event_source_mappings  # moto's own copy, which would run the function (in Docker)
+    lam.delete_event_source_mapping(UUID=uuid)
+    assert stream.lambda_event_source_mappings == {}

@@ -387,6 +387,8 @@ def test_a_batching_window_waits_on_the_simulated_clock_for_a_fuller_batch(make)
     ({"maximum_record_age_s": 30}, "60 to 604,800 seconds \\(or -1\\)"),
     ({"maximum_batching_window_s": 301}, "0 to 300 seconds"),
     ({"tumbling_window_s": 901}, "0 to 900 seconds"),
+    ({"maximum_batching_window_s": 0.5}, "0 to 300 seconds, a whole number"),  # Lambda's API takes an Integer
+    ({"starting_position_timestamp": 1_700_000_000}, "only valid with starting_position='AT_TIMESTAMP'"),
     ({"starting_position": "NEWEST"}, "TRIM_HORIZON, LATEST, AT_TIMESTAMP"),
     ({"starting_position": "AT_TIMESTAMP"}, "starting_position_timestamp"),
     ({"function_response_types": ["ReportItems"]}, "ReportBatchItemFailures"),

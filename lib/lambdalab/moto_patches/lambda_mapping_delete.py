@@ -1,6 +1,6 @@
 """Deleting an event source mapping must stop its deliveries, as on AWS.
 
-moto registers a DynamoDB-stream or SQS mapping on the table or queue as well, and DeleteEventSourceMapping forgets
+moto registers a DynamoDB-stream, Kinesis or SQS mapping on the table, stream or queue as well, and DeleteEventSourceMapping forgets
 only its own copy: the table goes on handing every new stream record to moto's Lambda (which wants Docker) and
 dropping it from the shard. A stack deployed from deploy/template.yaml leaves such mappings; the course deletes them
 and connects its own (connect_dynamodb_stream), which would then read nothing.
@@ -33,11 +33,13 @@ def apply(server=None) -> None:
 
 
 def _registrations(backend):
-    """The tables and queues of the backend's account and region (where moto registers mappings)."""
+    """The tables, streams and queues of the backend's account and region (where moto registers mappings)."""
     from moto.dynamodb.models import dynamodb_backends
+    from moto.kinesis.models import kinesis_backends
     from moto.sqs.models import sqs_backends
 
     yield from dynamodb_backends[backend.account_id][backend.region_name].tables.values()
+    yield from kinesis_backends[backend.account_id][backend.region_name].streams.values()
     yield from sqs_backends[backend.account_id][backend.region_name].queues.values()
 
 

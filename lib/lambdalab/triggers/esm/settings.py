@@ -46,20 +46,22 @@ class Whole:
 
 @dataclass(frozen=True)
 class Seconds:
-    low: float
-    high: float
+    """A duration in whole seconds (Lambda's API takes an Integer for each of these)."""
+
+    low: int
+    high: int
     also: tuple = ()
-    none_is: float | None = None  # what None means (None: refused)
+    none_is: int | None = None  # what None means (None: refused)
 
     @property
     def expects(self) -> str:
-        return f"{self.low:,} to {self.high:,} seconds" + _also(self.also)
+        return f"{self.low:,} to {self.high:,} seconds" + _also(self.also) + ", a whole number"
 
     def __call__(self, value, kind):
         if value is None and self.none_is is not None:
             return self.none_is
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (self.low <= value <= self.high
-                                                                                  or value in self.also):
+        if isinstance(value, bool) or not isinstance(value, int) or not (self.low <= value <= self.high
+                                                                         or value in self.also):
             raise _Invalid(self.expects)
         return value
 
@@ -253,6 +255,9 @@ def validate(kind: str, given: dict) -> dict:
     if values["starting_position"] == "AT_TIMESTAMP" and values.get("starting_position_timestamp") is None:
         raise ValueError("StartingPosition AT_TIMESTAMP needs starting_position_timestamp "
                          f"(StartingPositionTimestamp): {_timestamp.expects}.")
+    if values["starting_position"] != "AT_TIMESTAMP" and values.get("starting_position_timestamp") is not None:
+        raise ValueError("starting_position_timestamp (StartingPositionTimestamp) is only valid with "
+                         f"starting_position='AT_TIMESTAMP'; this mapping starts at {values['starting_position']}.")
     return values
 
 
