@@ -104,10 +104,10 @@ def test_exceeding_memory_kills_the_environment(fn):
     f = fn("runtime_handlers.hog", memory_mb=128)
     inv = f.invoke({"mb": 300})
     assert inv.status == "killed"
-    assert inv.error["errorType"] == "Runtime.ExitError"
+    assert inv.error["errorType"] == "Runtime.OutOfMemory"  # as Lambda reports it today (was Runtime.ExitError)
     assert "Runtime exited with error: signal: killed" in inv.error["errorMessage"]
     m = parse(inv)
-    assert m["status"] == "error" and m["etype"] == "Runtime.ExitError"
+    assert m["status"] == "error" and m["etype"] == "Runtime.OutOfMemory"
     assert inv.max_memory_used_mb == 128  # used = size: the REPORT line's sign of running out of memory
     assert f.environments == 0
     ok = f.invoke({"mb": 20})

@@ -149,9 +149,12 @@ def platform_error(error_type: str, request_id: str, message: str) -> dict:
     return lambda_error(error_type, f"RequestId: {request_id} Error: {message}")
 
 
-def exit_error(request_id: str, how: str) -> dict:
-    """The invocation's error when its environment ended while it ran (sys.exit, a crash, out of memory)."""
-    return platform_error("Runtime.ExitError", request_id, runtime_exited(how))
+def exit_error(request_id: str, how: str, out_of_memory: bool = False) -> dict:
+    """The invocation's error when its environment ended while it ran: Runtime.OutOfMemory when Lambda killed it
+    over its memory size (what Lambda reports today; older logs said Runtime.ExitError for that too),
+    Runtime.ExitError for sys.exit or a crash."""
+    return platform_error("Runtime.OutOfMemory" if out_of_memory else "Runtime.ExitError", request_id,
+                          runtime_exited(how))
 
 
 def marshal_error(exc: Exception, request_id: str) -> dict:

@@ -528,7 +528,7 @@ class LambdaFunction:
         duration = reply["duration_ms"] if reply else environment.elapsed_ms
         # "exited": the handler ended the process itself (sys.exit, os._exit, a crash); "killed": over its memory size
         status, how = environment._exit_reason(status)
-        error = exit_error(request_id, how)
+        error = exit_error(request_id, how, out_of_memory=environment.peak_kb > self.memory_mb * 1024)
         lines.append(error["errorMessage"])
         return finish(_Outcome(status, duration, error=error, report_status="error")), False
 
