@@ -250,6 +250,8 @@ def test_debug_invoke_runs_in_this_process(fn):
     ({"memory_mb": 20_000}, "128 to 10,240"),
     ({"timeout_s": 0}, "1 to 900"),
     ({"timeout_s": 901}, "1 to 900"),
+    ({"timeout_s": 2.5}, "a whole number of seconds"),  # Lambda's Timeout is an Integer
+    ({"environment": {"A": "x"}}, "at least one more letter"),  # Lambda's key pattern needs two characters
     ({"environment": {"BIG": "x" * 5 * 1024}}, "4 KB"),
     ({"environment": {"AWS_REGION": "eu-west-1"}}, "Reserved keys used: AWS_REGION"),
     ({"environment": {"PORT": 8080}}, "must be a string"),
@@ -267,7 +269,7 @@ def test_bad_configuration_is_refused_with_the_fix(backend, kwargs, message):
 def test_limits_accepted_at_the_edges(backend):
     LambdaFunction("edge", "runtime_handlers.echo", memory_mb=128, timeout_s=900)
     LambdaFunction("edge", "runtime_handlers.echo", memory_mb=10_240, timeout_s=1,
-                   environment={"A": "x" * 4000})
+                   environment={"AB": "x" * 4000})
 
 
 def test_bad_event_is_refused_and_the_function_still_works(fn):

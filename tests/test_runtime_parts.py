@@ -36,8 +36,11 @@ def test_payload_limits_are_defined_once_and_checked_the_same_way():
     with pytest.raises(TypeError, match="JSON-serialisable"):
         payloads.event_json({1, 2})
     assert payloads.response_error('"small"') is None
-    too_big = payloads.response_error('"' + "x" * payloads.SYNC_LIMIT_BYTES + '"')
-    assert too_big["errorType"] == "Function.ResponseSizeTooLarge" and "6291456 bytes" in too_big["errorMessage"]
+    assert payloads.response_error('"' + "x" * (payloads.SYNC_LIMIT_BYTES + 98) + '"') is None  # 6,291,556 bytes
+    too_big = payloads.response_error('"' + "x" * (payloads.SYNC_LIMIT_BYTES + 99) + '"')
+    assert too_big["errorType"] == "Function.ResponseSizeTooLarge"
+    assert too_big["errorMessage"] == ("Response payload size (6291557 bytes) exceeded maximum allowed payload size "
+                                       "(6291556 bytes).")
 
 
 def test_proc_is_read_in_one_place():

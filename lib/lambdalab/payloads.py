@@ -11,6 +11,7 @@ import json
 from ._worker import lambda_error
 
 SYNC_LIMIT_BYTES = 6 * 1024 * 1024
+RESPONSE_LIMIT_BYTES = SYNC_LIMIT_BYTES + 100  # the figure Lambda's ResponseSizeTooLarge error names (6291556)
 ASYNC_LIMIT_BYTES = 1024 * 1024
 _LIMITS = {SYNC_LIMIT_BYTES: "a synchronous invocation accepts at most {:,} bytes (6 MB)",
            ASYNC_LIMIT_BYTES: "an asynchronous invocation accepts at most {:,} bytes (1 MB)"}
@@ -33,7 +34,8 @@ def event_json(event, limit_bytes: int = SYNC_LIMIT_BYTES) -> str:
 
 def response_error(response_json: str) -> dict | None:
     """Lambda's error for a response over 6 MB (the function ran; the caller gets this instead), or None."""
-    if len(response_json.encode()) <= SYNC_LIMIT_BYTES:
+    size = len(response_json.encode())
+    if size <= RESPONSE_LIMIT_BYTES:
         return None
-    return lambda_error("Function.ResponseSizeTooLarge",
-                        f"Response payload size exceeded maximum allowed payload size ({SYNC_LIMIT_BYTES} bytes).")
+    return lambda_error("Function.ResponseSizeTooLarge", f"Response payload size ({size} bytes) exceeded maximum "
+                        f"allowed payload size ({RESPONSE_LIMIT_BYTES} bytes).")

@@ -60,7 +60,7 @@ RESERVED_VARIABLES = frozenset({
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 })
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9_]+$")  # Lambda's pattern: a letter, then at least one more
 _SIGNAL_WORDS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
                  signal.SIGTERM: "terminated"}  # as Lambda's Go runtime manager writes them
 _POLL_S = 0.005  # how often a running invocation's memory and deadline are checked
@@ -643,11 +643,11 @@ def _check_memory(memory_mb) -> int:
     return memory_mb
 
 
-def _check_timeout(timeout_s) -> float:
+def _check_timeout(timeout_s) -> int:
     low, high = TIMEOUT_RANGE_S
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not low <= timeout_s <= high:
-        raise LambdaConfigError(f"timeout_s={timeout_s!r} is outside what Lambda allows: {low} to {high} seconds "
-                                "(15 minutes). The default is 3.")
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int) or not low <= timeout_s <= high:
+        raise LambdaConfigError(f"timeout_s={timeout_s!r} is outside what Lambda allows: a whole number of seconds "
+                                f"from {low} to {high} (15 minutes). The default is 3.")
     return timeout_s
 
 
@@ -656,7 +656,7 @@ def _check_environment(environment) -> dict:
     for key, value in environment.items():
         if not isinstance(key, str) or not _VARIABLE.match(key):
             raise LambdaConfigError(f"Environment variable name {key!r} is not valid: start with a letter, then "
-                                    "letters, digits or underscores.")
+                                    "at least one more letter, digit or underscore.")
         if not isinstance(value, str):
             raise LambdaConfigError(f"Environment variable {key} must be a string, not {type(value).__name__}: "
                                     f"write {key}={str(value)!r}.")
