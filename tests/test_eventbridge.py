@@ -284,3 +284,16 @@ def test_the_input_transformers_predefined_variables(backend, echo):
     assert got["arn"] == "arn:aws:events:us-east-1:123456789012:rule/named-rule"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", got["at"])
     assert got["envelope"]["source"] == "aws.s3" and "detail" not in got["envelope"]
+
+
+def test_a_rule_targets_functions_destinations_are_lambdas_own(backend, echo):
+    """EventBridge invokes the function asynchronously, so Lambda's on-success destination receives each record."""
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="orders-done")["QueueUrl"]
+    trigger = connect_rule("orders-ok", echo, pattern={"source": ["shop"]}, on_success="orders-done")
+    event_id = send_event("shop", "Order Placed", {"order": 1})
+    report = trigger.drain()
+    (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    record = json.loads(message["Body"])
+    assert report.successes == [record] and record["requestContext"]["condition"] == "Success"
+    assert record["requestPayload"]["id"] == event_id and record["responsePayload"]["id"] == event_id

@@ -273,6 +273,47 @@ def test_a_failure_that_clears_up_succeeds_on_retry_and_without_a_destination_is
     function.shutdown()
 
 
+def _messages(queue_name):
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    return [json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+
+
+def test_an_on_success_destination_receives_each_successful_invocations_record(s3, thumbnail_fn):
+    aws.client("sqs").create_queue(QueueName="thumbnail-done")
+    trigger = connect_s3(IN, thumbnail_fn, on_success="thumbnail-done")
+    upload(s3, "vacation.jpg", "vacation.jpg")
+    report = trigger.drain()
+    (record,) = _messages("thumbnail-done")
+    assert report.successes == [record]
+    assert record["version"] == "1.0" and record["timestamp"].endswith("Z")
+    assert record["requestContext"]["condition"] == "Success"
+    assert record["requestContext"]["functionArn"] == f"{thumbnail_fn.arn}:$LATEST"
+    assert record["requestContext"]["approximateInvokeCount"] == 1
+    assert record["requestPayload"] == report.deliveries[0].event
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}  # no functionError
+    assert record["responsePayload"]["processed"][0]["output_key"] == "thumb-vacation.jpg"
+
+
+def test_an_event_older_than_the_maximum_event_age_is_not_retried_but_discarded(s3):
+    aws.client("sqs").create_queue(QueueName="too-old")
+    function = LambdaFunction("always-fails", lambda event, context: 1 / 0)
+    trigger = connect_s3(IN, function, on_failure="too-old", max_event_age_s=100)
+    s3.put_object(Bucket=IN, Key="a.jpg", Body=b"x")
+    report = trigger.drain()
+    (delivery,) = report.deliveries
+    # attempt 1 at 0 s, the retry at ~60 s (younger than 100 s), the next one would be at ~180 s: too old
+    assert delivery.outcome == "failed" and len(delivery.attempts) == 2
+    (record,) = _messages("too-old")
+    assert record["requestContext"]["condition"] == "EventAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert "too old to retry" in repr(report)
+    for bad in (59, 21_601, 90.5):
+        with pytest.raises(ValueError, match="60 to 21,600 seconds"):
+            connect_s3(IN, function, max_event_age_s=bad)
+    function.shutdown()
+
+
 def test_duplicate_deliveries_are_harmless(s3, thumbnail_fn):
     trigger = connect_s3(IN, thumbnail_fn, duplicates=1.0)
     upload(s3, "photos/vacation.jpg", "vacation.jpg")

@@ -5,7 +5,9 @@ A service that invokes a function asynchronously hands the event to Lambda's int
 - invokes the function with the event; on a function error (an exception, a timeout, running out of memory) it
   retries twice, about 1 minute and then 2 minutes later (waits on ``lambdalab.clock``: they take no real time);
 - after the last failed attempt sends an *invocation record* to the on-failure destination, if one is configured
-  (here: an SQS queue on the backend), and otherwise discards the event;
+  (an SQS queue or SNS topic on the backend), and otherwise discards the event; an event older than the maximum
+  event age (60 s to 6 h, default 6 h) is not retried again but discarded the same way ("EventAgeExceeded");
+- sends the record of each successful invocation to the on-success destination, if one is configured;
 - delivers each event at least once, sometimes more: ``duplicates=`` makes that happen on purpose;
 - stops recursive loops: events an invocation causes (an S3 write that triggers the same function) belong to the
   same *chain*; when a chain reaches its 17th invocation Lambda drops it instead of running it.
@@ -28,6 +30,7 @@ from ..runtime import Invocation, InvokeTarget, StateName
 from .destinations import resolve_destination
 
 RETRY_DELAYS_S = (60, 120)  # Lambda's back-off between the 1st/2nd and the 2nd/3rd attempts
+MAX_EVENT_AGE_S = (60, 21_600)  # MaximumEventAgeInSeconds: its range; the upper end is the default (6 hours)
 LOOP_LIMIT = 16  # invocations of one chain Lambda allows; it drops the next one
 LOOP_MESSAGE = ("Lambda has detected your function being invoked in a recursive loop with other AWS resources and "
                 "stopped your function's invocation.")  # RecursiveInvocationException, as the Lambda API words it
@@ -59,8 +62,10 @@ class Delivery:
     outcome: DeliveryOutcome = DeliveryOutcome.PENDING
     destination_record: dict | None = None  # the invocation record, when it failed or was stopped
     sent_to_destination: bool = False
+    success_record: dict | None = None  # the record sent to the on-success destination
     due: float = 0.0
     order: int = 0
+    queued_at: float = 0.0  # simulated time Lambda queued the event (its age counts from here)
 
     @property
     def retries(self) -> int:
@@ -87,6 +92,11 @@ class AsyncReport:
     def failures(self) -> list[dict]:
         """Invocation records of events that failed every attempt (sent to the on-failure destination if any)."""
         return [d.destination_record for d in self.deliveries if d.outcome == DeliveryOutcome.FAILED]
+
+    @property
+    def successes(self) -> list[dict]:
+        """Invocation records sent to the on-success destination, one per successful delivery."""
+        return [d.success_record for d in self.deliveries if d.success_record is not None]
 
     @property
     def loop_stops(self) -> list[Delivery]:
@@ -140,6 +150,8 @@ def _outcome_text(d: Delivery) -> str:
     if d.outcome == DeliveryOutcome.FAILED:
         error = d.attempts[-1].error or {}
         text += f": {error.get('errorType')}: {error.get('errorMessage', '')[:120]}"
+        if (d.destination_record or {}).get("requestContext", {}).get("condition") == "EventAgeExceeded":
+            text += "; too old to retry (maximum event age)"
         text += "; record sent to destination" if d.sent_to_destination else "; discarded"
     return text
 
@@ -148,14 +160,22 @@ class AsyncInvoker:
     """Lambda's asynchronous-invocation queue for one function.
 
     ``on_failure``: an SQS queue (name, URL or ARN) or SNS topic (ARN) that receives the invocation record of an event
-    that failed every attempt. ``max_retries``: 0 to 2 (Lambda's default is 2). ``duplicates``: the chance (0 to 1) that a successful
-    event is delivered a second time, to show why handlers must be idempotent.
+    that failed every attempt (or grew older than ``max_event_age_s``); ``on_success``: the same for the record of
+    each successful invocation. ``max_retries``: 0 to 2 (Lambda's default is 2). ``max_event_age_s``: 60 to 21,600
+    (the default, 6 hours). ``duplicates``: the chance (0 to 1) that a successful event is delivered a second time,
+    to show why handlers must be idempotent.
     """
 
     def __init__(self, function: InvokeTarget, on_failure: str | None = None, max_retries: int = 2,
-                 duplicates: float = 0.0, seed: int = 0, loop_detection: bool = True):
+                 duplicates: float = 0.0, seed: int = 0, loop_detection: bool = True, on_success: str | None = None,
+                 max_event_age_s: int = MAX_EVENT_AGE_S[1]):
         if max_retries not in (0, 1, 2):
             raise ValueError(f"max_retries={max_retries!r}: Lambda allows 0, 1 or 2 retries of an asynchronous event.")
+        low, high = MAX_EVENT_AGE_S
+        if isinstance(max_event_age_s, bool) or not isinstance(max_event_age_s, int) \
+                or not low <= max_event_age_s <= high:
+            raise ValueError(f"max_event_age_s={max_event_age_s!r}: Lambda keeps an asynchronous event from {low} to "
+                             f"{high:,} seconds (6 hours, the default), a whole number.")
         if not 0.0 <= duplicates <= 1.0:
             raise ValueError(f"duplicates={duplicates!r} is a probability: a number from 0 to 1.")
         self.function = function
@@ -163,6 +183,8 @@ class AsyncInvoker:
         self.max_retries = max_retries
         self.duplicates = duplicates
         self.on_failure = resolve_destination(on_failure) if on_failure else None
+        self.on_success = resolve_destination(on_success) if on_success else None
+        self.max_event_age_s = max_event_age_s
         self._random = random.Random(seed)
         self._queue: list[Delivery] = []
 
@@ -175,7 +197,7 @@ class AsyncInvoker:
         event_json(event, ASYNC_LIMIT_BYTES)  # Lambda refuses it when it is queued, not minutes later when it runs
         chain, depth = (parent.chain, parent.depth + 1) if parent else (uuid.uuid4().hex, 1)
         delivery = Delivery(event=event, label=label, chain=chain, depth=depth, due=clock.now(),
-                            order=next(_sequence))
+                            order=next(_sequence), queued_at=clock.now())
         self._queue.append(delivery)
         return delivery
 
@@ -205,14 +227,20 @@ class AsyncInvoker:
             # value for it; the emulation names the error Lambda's API reports.
             d.destination_record = self._send_record(d, "RecursiveInvocationException")
             return
+        if d.attempts and clock.now() - d.queued_at > self.max_event_age_s:  # too old to retry: discarded
+            d.outcome = DeliveryOutcome.FAILED
+            d.destination_record = self._send_record(d, "EventAgeExceeded")
+            return
         d.times.append(clock.now())
         invocation = self.function.invoke(d.event, request_id=d.attempts[0].request_id if d.attempts else None)
         d.attempts.append(invocation)
         if invocation.ok:
             d.outcome = DeliveryOutcome.OK
+            if self.on_success:
+                d.success_record = self._send_record(d, "Success")
             if not d.duplicate and self.duplicates and self._random.random() < self.duplicates:
                 copy = Delivery(event=d.event, label=d.label, chain=d.chain, depth=d.depth, duplicate=True,
-                                due=clock.now(), order=next(_sequence))
+                                due=clock.now(), order=next(_sequence), queued_at=clock.now())
                 self._queue.append(copy)
         elif d.retries < self.max_retries:
             d.due = clock.now() + RETRY_DELAYS_S[d.retries]
@@ -222,7 +250,8 @@ class AsyncInvoker:
             d.destination_record = self._send_record(d, "RetriesExhausted")
 
     def _send_record(self, d: Delivery, condition: str) -> dict:
-        """The invocation record Lambda sends to an on-failure destination (sent to the SQS queue if configured)."""
+        """The invocation record Lambda sends to a destination: on success (``condition`` "Success") to the
+        on-success destination, otherwise to the on-failure one (each only if configured)."""
         last = d.attempts[-1] if d.attempts else None
         record = {
             "version": "1.0",
@@ -235,6 +264,11 @@ class AsyncInvoker:
             },
             "requestPayload": d.event,
         }
+        if condition == "Success":
+            record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST"}
+            record["responsePayload"] = last.response
+            self.on_success(record)
+            return record
         if last is not None:
             record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
             record["responsePayload"] = last.error

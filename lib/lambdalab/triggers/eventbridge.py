@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from .. import aws, clock
 from ..moto_patches.events import TARGETS_PER_RULE, iso_time, target_input
 from ..runtime import check_invoke_target
-from .async_invoke import AsyncInvoker, AsyncReport, take_all
+from .async_invoke import MAX_EVENT_AGE_S, AsyncInvoker, AsyncReport, take_all
 from .patterns import compile_pattern, test_pattern  # noqa: F401 - test_pattern is public here too
 
 DEFAULT_MAX_INVOCATIONS = 500  # drain() stops there: an EventBridge loop never stops by itself
@@ -35,16 +35,18 @@ RATE_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
 def connect_rule(name: str, function, pattern: dict | str | None = None, schedule: str | None = None,
                  bus: str = "default", *, on_failure: str | None = None, max_retries: int = 2,
                  duplicates: float = 0.0, input_path: str | None = None, input_transformer: dict | None = None,
-                 description: str | None = None) -> "RuleTrigger":
+                 description: str | None = None, on_success: str | None = None,
+                 max_event_age_s: int = MAX_EVENT_AGE_S[1]) -> "RuleTrigger":
     """Create (or update) EventBridge rule ``name`` on ``bus`` and make ``function`` one of its targets.
 
     Give ``pattern`` (an event pattern, dict or JSON) or ``schedule`` (``rate(...)`` / ``cron(...)``, default bus
     only). ``input_path`` (``"$.detail"``) or ``input_transformer`` (``{"InputPathsMap": {...}, "InputTemplate":
-    "..."}``) change what the function receives. ``on_failure``: an SQS queue for events that fail every attempt.
+    "..."}``) change what the function receives. ``on_failure``: an SQS queue for events that fail every attempt (or
+    grow older than ``max_event_age_s``); ``on_success``: one for the record of each success (Lambda's destinations).
     Connecting more functions to the same rule adds targets, up to 5 as on AWS. Call ``.drain()`` to deliver.
     """
     return RuleTrigger(name, function, pattern, schedule, bus, on_failure, max_retries, duplicates, input_path,
-                       input_transformer, description)
+                       input_transformer, description, on_success=on_success, max_event_age_s=max_event_age_s)
 
 
 class RuleReport(AsyncReport):
@@ -70,7 +72,7 @@ class RuleTrigger:
     """A rule's events wired to a function. ``drain()`` delivers what is pending; ``disconnect()`` undoes it."""
 
     def __init__(self, name, function, pattern, schedule, bus, on_failure, max_retries, duplicates, input_path,
-                 input_transformer, description):
+                 input_transformer, description, *, on_success=None, max_event_age_s=MAX_EVENT_AGE_S[1]):
         check_invoke_target(function)
         if (pattern is None) == (schedule is None):
             raise ValueError("Give the rule either pattern= (which events it matches) or schedule= (when it fires, "
@@ -92,7 +94,7 @@ class RuleTrigger:
         if input_transformer:
             self.target["InputTransformer"] = _check_transformer(input_transformer)
         self.invoker = AsyncInvoker(function, on_failure=on_failure, max_retries=max_retries, duplicates=duplicates,
-                                    loop_detection=False)
+                                    loop_detection=False, on_success=on_success, max_event_age_s=max_event_age_s)
         self.queue_url, queue_arn = self._create_queue()
         self.rule_arn = self._put_rule(description)
         self._put_target(queue_arn)

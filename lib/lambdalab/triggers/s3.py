@@ -19,7 +19,7 @@ from urllib.parse import quote_plus, unquote_plus
 from .. import aws, clock
 from ..moto_patches.s3_events import EVENT_VERSION, s3_object
 from ..runtime import InvokeTarget, check_invoke_target
-from .async_invoke import AsyncInvoker, AsyncReport, take_all
+from .async_invoke import MAX_EVENT_AGE_S, AsyncInvoker, AsyncReport, take_all
 
 EVENT_TYPES = (
     "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
@@ -31,21 +31,25 @@ _sequencer = itertools.count(1)
 
 def connect_s3(bucket: str, function: InvokeTarget, prefix: str | None = None, suffix: str | None = None,
                events=("s3:ObjectCreated:*",), on_failure: str | None = None, max_retries: int = 2,
-               duplicates: float = 0.0) -> "S3Trigger":
+               duplicates: float = 0.0, *, on_success: str | None = None,
+               max_event_age_s: int = MAX_EVENT_AGE_S[1]) -> "S3Trigger":
     """Make every matching change in ``bucket`` invoke ``function`` (a ``runtime.LambdaFunction``) asynchronously.
 
     ``prefix`` / ``suffix`` filter object keys (``"uploads/"``, ``".jpg"``); ``events`` are S3 event types.
-    ``on_failure`` is an SQS queue (name, URL or ARN) or SNS topic (ARN) for events that fail every attempt. ``duplicates`` (0 to 1)
+    ``on_failure`` is an SQS queue (name, URL or ARN) or SNS topic (ARN) for events that fail every attempt (or grow
+    older than ``max_event_age_s``, 60 to 21,600); ``on_success`` one for the record of each success. ``duplicates`` (0 to 1)
     delivers that share of events twice, as S3 and Lambda sometimes do. Calling it again for the same bucket and
     function replaces the earlier configuration. Call ``.drain()`` to deliver what is pending.
     """
-    return S3Trigger(bucket, function, prefix, suffix, events, on_failure, max_retries, duplicates)
+    return S3Trigger(bucket, function, prefix, suffix, events, on_failure, max_retries, duplicates,
+                     on_success=on_success, max_event_age_s=max_event_age_s)
 
 
 class S3Trigger:
     """A bucket's notifications wired to a function. ``drain()`` delivers what is pending and reports it."""
 
-    def __init__(self, bucket, function, prefix, suffix, events, on_failure, max_retries, duplicates):
+    def __init__(self, bucket, function, prefix, suffix, events, on_failure, max_retries, duplicates, *,
+                 on_success=None, max_event_age_s=MAX_EVENT_AGE_S[1]):
         check_invoke_target(function)
         events = [events] if isinstance(events, str) else list(events)
         unknown = [e for e in events if e not in EVENT_TYPES]
@@ -59,7 +63,8 @@ class S3Trigger:
         except self.s3.exceptions.ClientError:
             raise ValueError(f"Bucket {bucket!r} does not exist (or is not yours). Create it first: "
                              f"aws.client('s3').create_bucket(Bucket={bucket!r})") from None
-        self.invoker = AsyncInvoker(function, on_failure=on_failure, max_retries=max_retries, duplicates=duplicates)
+        self.invoker = AsyncInvoker(function, on_failure=on_failure, max_retries=max_retries, duplicates=duplicates,
+                                    on_success=on_success, max_event_age_s=max_event_age_s)
         self.configuration_id = f"lambdalab-{function.name}"
         self.queue_url, queue_arn = self._create_queue()
         self._configure(queue_arn)
