@@ -147,6 +147,20 @@ def test_connecting_again_replaces_the_configuration_and_keeps_others(s3, thumbn
     assert len(trigger.drain().deliveries) == 1
 
 
+def test_a_second_function_for_the_same_events_and_keys_is_refused_as_s3_refuses_it(s3, thumbnail_fn):
+    other = LambdaFunction("other-fn", lambda event, context: None)
+    first = connect_s3(IN, thumbnail_fn, prefix="photos/")
+    with pytest.raises(ValueError, match="Configurations overlap.*already sends these events.*lambdalab-thumbnail"):
+        connect_s3(IN, other, prefix="photos/2024/")
+    ids = [c["Id"] for c in s3.get_bucket_notification_configuration(Bucket=IN)["QueueConfigurations"]]
+    assert ids == ["lambdalab-thumbnail"]  # the bucket keeps what it had, the refused trigger's queue is gone
+    assert not aws.client("sqs").list_queues(QueueNamePrefix=f"lambdalab-s3-{IN}-other-fn").get("QueueUrls")
+    second = connect_s3(IN, other, prefix="archive/")  # keys that cannot overlap: fine
+    second.disconnect()
+    first.disconnect()
+    other.shutdown()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"bucket": "no-such-bucket"}, "does not exist"),
     ({"events": ["s3:ObjectCreated"]}, "Unknown S3 event type"),

@@ -87,7 +87,16 @@ class S3Trigger:
         if rules:
             entry["Filter"] = {"Key": {"FilterRules": rules}}
         current["QueueConfigurations"] = queues + [entry]
-        self.s3.put_bucket_notification_configuration(Bucket=self.bucket, NotificationConfiguration=current)
+        try:
+            self.s3.put_bucket_notification_configuration(Bucket=self.bucket, NotificationConfiguration=current)
+        except self.s3.exceptions.ClientError as error:
+            self.sqs.delete_queue(QueueUrl=self.queue_url)
+            others = [c.get("Id") for c in queues] + [c.get("Id") for c in current.get("TopicConfigurations", [])]
+            raise ValueError(
+                f"S3 refused the notification for {self.function.name}: {error.response['Error']['Message']} "
+                f"Bucket {self.bucket!r} already sends these events for overlapping keys to {', '.join(others)}. "
+                "Disconnect that trigger first (trigger.disconnect()), or give the two configurations prefixes or "
+                "suffixes that do not overlap (e.g. prefix='uploads/' and prefix='archive/').") from None
         self._queue_new()  # S3 just sent an s3:TestEvent (dropped: Lambda never sees it); keep anything else
 
     def disconnect(self) -> None:
