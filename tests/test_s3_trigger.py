@@ -357,3 +357,13 @@ def test_an_event_lambda_would_refuse_is_refused_when_sent_and_nothing_else_is_l
     upload(s3, "photos/vacation.jpg", "vacation.jpg")
     report = trigger.drain()
     assert [d.outcome for d in report.deliveries] == ["ok"] and trigger.pending == 0
+
+
+def test_every_event_type_s3_accepts_is_accepted(s3, thumbnail_fn):
+    from lambdalab.triggers.s3 import EVENT_TYPES
+
+    assert len(EVENT_TYPES) == 27 and "s3:LifecycleExpiration:Delete" in EVENT_TYPES
+    trigger = connect_s3(IN, thumbnail_fn, events=["s3:ObjectRestore:Completed", "s3:ObjectTagging:Put"])
+    (config,) = s3.get_bucket_notification_configuration(Bucket=IN)["QueueConfigurations"]
+    assert config["Events"] == ["s3:ObjectRestore:Completed", "s3:ObjectTagging:Put"]
+    trigger.disconnect()

@@ -21,10 +21,16 @@ from ..moto_patches.s3_events import EVENT_VERSION, s3_object
 from ..runtime import InvokeTarget, check_invoke_target
 from .async_invoke import MAX_EVENT_AGE_S, AsyncInvoker, AsyncReport, take_all
 
-EVENT_TYPES = (
+EVENT_TYPES = (  # every event type S3 notifications accept (Amazon S3 User Guide, "Supported event types")
     "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy",
     "s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete",
-    "s3:ObjectRemoved:DeleteMarkerCreated", "s3:ObjectRestore:*", "s3:ObjectTagging:*", "s3:ObjectAcl:Put",
+    "s3:ObjectRemoved:DeleteMarkerCreated", "s3:ObjectRestore:*", "s3:ObjectRestore:Post",
+    "s3:ObjectRestore:Completed", "s3:ObjectRestore:Delete", "s3:ReducedRedundancyLostObject", "s3:Replication:*",
+    "s3:Replication:OperationFailedReplication", "s3:Replication:OperationNotTracked",
+    "s3:Replication:OperationMissedThreshold", "s3:Replication:OperationReplicatedAfterThreshold",
+    "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete", "s3:LifecycleExpiration:DeleteMarkerCreated",
+    "s3:LifecycleTransition", "s3:IntelligentTiering", "s3:ObjectTagging:*", "s3:ObjectTagging:Put",
+    "s3:ObjectTagging:Delete", "s3:ObjectAcl:Put",
 )
 _sequencer = itertools.count(1)
 
