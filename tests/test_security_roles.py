@@ -176,11 +176,15 @@ def test_a_function_without_a_role_runs_as_before_and_records_nothing(photos):
         security.report(function)
 
 
-def _template_role(stack, function, name, drop=()):
+def _template_role(stack, function, name, drop=(), stream_arn=None):
     """A role with the policy deploy/template.yaml gives ``function``'s code (as CloudFormation resolved it, less the
-    statements granting the actions in ``drop``) plus the logs statement SAM adds; returns (role ARN, statements)."""
+    statements granting the actions in ``drop``) plus the logs statement SAM adds and, for a stream, the four read
+    actions Lambda's poller needs (SAM adds a managed policy for them; here scoped to the one stream); returns
+    (role ARN, the code's statements)."""
     statements = [s for s in course_stack.code_policy(stack, function)["Statement"] if s["Action"] not in drop]
-    return security.create_role(f"{name}-role", doc(*statements, security.logs_statement(name))), statements
+    extra = [{"Effect": "Allow", "Action": list(enforcement.STREAM_READ_ACTIONS[stream_arn.split(":")[2]]),
+              "Resource": stream_arn}] if stream_arn else []
+    return security.create_role(f"{name}-role", doc(*statements, *extra, security.logs_statement(name))), statements
 
 
 def test_the_stream_audit_function_under_its_template_policy(backend):
@@ -189,7 +193,8 @@ def test_the_stream_audit_function_under_its_template_policy(backend):
     names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
     aws.client("ses").verify_email_identity(EmailAddress=course_stack.SENDER)
     environment = stack["functions"]["AuditFunction"]["Environment"]["Variables"]
-    role, statements = _template_role(stack, "AuditFunction", "audit")
+    stream = aws.client("dynamodb").describe_table(TableName=names["UsersTable"])["Table"]["LatestStreamArn"]
+    role, statements = _template_role(stack, "AuditFunction", "audit", stream_arn=stream)
     assert {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
         "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage", "ses:SendEmail"}
     function = LambdaFunction("audit", "lambdalab.handlers.stream_audit.handler", timeout_s=10,
@@ -213,7 +218,8 @@ def test_the_stream_audit_function_under_its_template_policy(backend):
         assert sum(point["DeliveryAttempts"] for point in sent) == 2
 
         # without sqs:SendMessage the email change fails with SQS's own AccessDenied
-        function.update(role=_template_role(stack, "AuditFunction", "audit", drop=("sqs:SendMessage",))[0])
+        function.update(role=_template_role(stack, "AuditFunction", "audit", drop=("sqs:SendMessage",),
+                                            stream_arn=stream)[0])
         enforcement.forget(function)
         users.update_item(Key={"id": "u1"}, UpdateExpression="SET email = :e",
                           ExpressionAttributeValues={":e": "ann@third.example"})
@@ -231,7 +237,8 @@ def test_the_clickstream_function_under_its_template_policy(backend, tmp_path):
     names = {logical: physical for logical, (kind, physical) in stack["resources"].items()}
     environment = dict(stack["functions"]["ClickstreamFunction"]["Environment"]["Variables"])
     environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'clicks.db'}"  # no RDS here: the secret is not read
-    role, _ = _template_role(stack, "ClickstreamFunction", "clicks")
+    stream = aws.client("kinesis").describe_stream(StreamName=names["ClickStream"])["StreamDescription"]["StreamARN"]
+    role, _ = _template_role(stack, "ClickstreamFunction", "clicks", stream_arn=stream)
     function = LambdaFunction("clicks", "lambdalab.handlers.clickstream.handler", timeout_s=10,
                               environment=environment, role=role)
     try:
@@ -354,5 +361,41 @@ def test_a_batch_write_is_refused_unless_every_table_is_allowed_and_writes_nothi
         second = function.invoke({})
         assert second.response == "written", second.error
         assert all(dynamodb.scan(TableName=t)["Count"] == 1 for t in ("allowed-table", "other-table"))
+    finally:
+        function.shutdown()
+
+
+def _stream_echo(event, context):
+    return {}
+
+
+def test_a_stream_mapping_needs_the_role_to_read_the_stream_and_send_to_the_destination(backend):
+    """CreateEventSourceMapping checks the execution role; the report then lists what Lambda's poller does with it."""
+    kinesis, sqs = aws.client("kinesis"), aws.client("sqs")
+    kinesis.create_stream(StreamName="checked-clicks", ShardCount=1)
+    stream = kinesis.describe_stream(StreamName="checked-clicks")["StreamDescription"]["StreamARN"]
+    url = sqs.create_queue(QueueName="checked-failures")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    reads = {"Effect": "Allow", "Action": list(enforcement.STREAM_READ_ACTIONS["kinesis"]), "Resource": stream}
+    function = LambdaFunction("checked", _stream_echo,
+                              role=security.create_role("logs-only", doc(security.logs_statement("checked"))))
+    try:
+        with pytest.raises(ValueError, match=r"Cannot access stream .*checked-clicks\. Please ensure the role can "
+                                             r"perform the GetRecords, GetShardIterator, DescribeStream, and "
+                                             r"ListStreams Actions on your stream in IAM\..*kinesis:GetRecords"):
+            connect_kinesis("checked-clicks", function)
+        function.update(role=security.create_role("reads", doc(reads, security.logs_statement("checked"))))
+        with pytest.raises(ValueError, match="does not have permissions to call SendMessage on .*checked-failures"):
+            connect_kinesis("checked-clicks", function, on_failure="checked-failures")
+        sends = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue}
+        function.update(role=security.create_role("reads-sends", doc(reads, sends, security.logs_statement("checked"))))
+        kinesis.put_record(StreamName="checked-clicks", Data=b"{}", PartitionKey="k")
+        assert connect_kinesis("checked-clicks", function, on_failure="checked-failures").drain().ok
+        report = security.report(function)
+        assert report.least_privilege, report.text()
+        by_lambda = {(c.action, c.resource) for c in report.calls if c.by == "Lambda"}
+        assert {("kinesis:GetRecords", stream), ("sqs:SendMessage", queue)} <= by_lambda
+        assert any(st["Action"] == "sqs:SendMessage" and st["Resource"] == queue
+                   for st in report.minimal_policy["Statement"])
     finally:
         function.shutdown()

@@ -24,6 +24,59 @@ _folders: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # function 
 _base: str | None = None
 
 
+# What Lambda itself does with a function's execution role for a stream event source mapping: read the stream (the
+# four actions CreateEventSourceMapping checks and names when one is missing) and send what it discards to the
+# on-failure destination.
+STREAM_READ_ACTIONS = {
+    "kinesis": ("kinesis:DescribeStream", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListStreams"),
+    "dynamodb": ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                 "dynamodb:ListStreams"),
+}
+DESTINATION_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish"}
+_event_sources: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # function -> {(action, resource)}
+
+
+class EventSourceAccessError(ValueError):
+    """The execution role cannot do what Lambda needs for an event source mapping (CreateEventSourceMapping's
+    InvalidParameterValueException)."""
+
+
+def check_event_source(function, stream_arn: str, destination_arn: str | None = None) -> None:
+    """Check, as CreateEventSourceMapping does, that the function's role lets Lambda read the stream and send to the
+    on-failure destination; remember those calls for the function's report. Nothing for the default role."""
+    if not enforced(function):
+        return
+    from . import policy as iam
+
+    service = stream_arn.split(":")[2]
+    needed = [(action, stream_arn) for action in STREAM_READ_ACTIONS[service]]
+    if destination_arn:
+        needed.append((DESTINATION_ACTIONS[destination_arn.split(":")[2]], destination_arn))
+    policies = roles.role_policies(function.role)
+    missing = [(a, r) for a, r in needed if not (policies and iam.evaluate(policies, a, r).allowed)]
+    if missing:
+        if any(r == stream_arn for _, r in missing):
+            why = (f"Cannot access stream {stream_arn}. Please ensure the role can perform the GetRecords, "
+                   "GetShardIterator, DescribeStream, and ListStreams Actions on your stream in IAM.")
+        else:
+            action, resource = missing[0]
+            why = (f"The provided execution role does not have permissions to call {action.split(':')[1]} on "
+                   f"{resource}.")
+        statement = {"Effect": "Allow", "Action": sorted({a for a, _ in missing}),
+                     "Resource": sorted({r for _, r in missing})}
+        raise EventSourceAccessError(
+            f"InvalidParameterValueException: {why} Lambda polls the stream with {function.name}'s execution role "
+            f"({function.role_arn}); add this statement to its policy: {json.dumps(statement)}")
+    with _lock:
+        _event_sources.setdefault(function, set()).update(needed)
+
+
+def event_source_calls(function) -> set:
+    """The (action, resource) pairs Lambda uses for the function's event source mappings (see check_event_source)."""
+    with _lock:
+        return set(_event_sources.get(function, ()))
+
+
 def enforced(function) -> bool:
     """True when the function was given a role of its own (its calls are then checked and recorded)."""
     return bool(function.role) and function.role != DEFAULT_ROLE

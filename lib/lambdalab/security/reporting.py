@@ -157,6 +157,8 @@ def _calls(function, records, policies) -> list[Call]:
             verdicts[(r["action"], r["resource"])] = r["allowed"]
     b = aws.backend()
     group = f"arn:aws:logs:{b.region}:{b.account_id}:log-group:{function.log_group}"
+    for action, resource in enforcement.event_source_calls(function):  # Lambda's poller, with the role
+        counts[(action, resource, "Lambda")] += 1
     environments = [r for r in records if r.get("kind") == "environment"]
     if environments:  # Lambda writes each environment's logs with the role's permissions
         counts[("logs:CreateLogGroup", f"{group}:log-stream:", "Lambda")] += 1

@@ -17,6 +17,7 @@ import weakref
 
 from .. import aws
 from ..runtime import InvokeTarget, check_invoke_target
+from ..security import enforcement
 from .esm import settings as esm_settings
 from .esm.engine import Engine
 from .esm.filters import compile_filter
@@ -94,8 +95,10 @@ class StreamMapping:
         self.enabled = values["enabled"]
         self.title = (f"{'Kinesis stream' if source.kind == KINESIS else 'DynamoDB stream of table'} "
                       f"{source.name} -> {function.name}")
+        destination = values["on_failure"]
+        enforcement.check_event_source(function, source.arn, destination.arn if destination else None)
         self.engine = Engine(source, function, self.settings, compile_filter(values["filter_criteria"], source.kind),
-                             values["on_failure"], function.arn)
+                             destination, function.arn)
         self.history = DrainResult(title=self.title)
         self.history.checkpoints = self.checkpoints
         self._stale = False
