@@ -6,6 +6,8 @@ import time
 INIT_COUNT = 0
 INIT_COUNT += 1  # module-level code: runs once per execution environment
 CALLS = 0
+if os.environ.get("INIT_SLEEP_S"):  # slow module-level code, like a large model download at import
+    time.sleep(float(os.environ["INIT_SLEEP_S"]))
 if os.environ.get("INIT_HOG_MB"):  # module-level code over the memory size, like loading a big model at import
     _BLOCK = bytearray(int(os.environ["INIT_HOG_MB"]) * 1024 * 1024)
     _BLOCK[::4096] = b"x" * len(_BLOCK[::4096])

@@ -405,6 +405,27 @@ def test_an_environment_that_died_while_idle_is_replaced(fn):
     assert inv.ok and inv.cold_start
 
 
+def test_an_init_over_the_limit_is_retried_inside_the_first_invocation_under_the_timeout(fn, monkeypatch):
+    """Lambda: INIT is limited to 10 s; past that it reports the timed-out INIT and retries INIT at the first
+    invocation with the function's timeout (here the limit is 1 s, so the test is quick)."""
+    from lambdalab import runtime
+
+    monkeypatch.setattr(runtime, "INIT_LIMIT_S", 1.0)
+    f = fn("runtime_handlers.counter", timeout_s=5, environment={"INIT_SLEEP_S": "1.5"})
+    inv = f.invoke({})
+    assert inv.ok and inv.cold_start and inv.init_duration_ms is None, inv.error
+    assert re.search(r"^INIT_REPORT Init Duration: 1\d{3}\.\d\d ms\tPhase: init\tStatus: timeout$", inv.logs, re.M)
+    m = parse(inv)
+    assert m["init"] is None and float(m["duration"]) >= 1500  # the second INIT is part of the invocation
+    assert inv.response["init"] == 1 and inv.response["calls"] == 1  # one INIT completed, then the handler
+    warm = f.invoke({})
+    assert warm.ok and not warm.cold_start and warm.duration_ms < 1000
+    slow = fn("runtime_handlers.counter", name="too-slow", timeout_s=1, environment={"INIT_SLEEP_S": "1.5"})
+    timed_out = slow.invoke({})
+    assert timed_out.status == "timeout" and timed_out.error["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in timed_out.logs and slow.environments == 0
+
+
 def test_module_level_code_counts_against_the_memory_size(fn):
     f = fn("runtime_handlers.echo", memory_mb=128, environment={"INIT_HOG_MB": "300"})
     inv = f.invoke({})

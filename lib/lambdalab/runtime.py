@@ -48,6 +48,7 @@ from .cloudwatch_logs import flush_logs, shipper  # noqa: F401 (flush_logs: publ
 
 MEMORY_RANGE_MB = (128, 10_240)
 TIMEOUT_RANGE_S = (1, 900)
+INIT_LIMIT_S = 10.0  # an on-demand environment's INIT phase; past it Lambda retries INIT inside the first invocation
 ENVIRONMENT_LIMIT_BYTES = 4 * 1024
 PAYLOAD_LIMIT_BYTES = payloads.SYNC_LIMIT_BYTES
 RUNTIME_NAME = "python3.11"
@@ -214,10 +215,12 @@ class _ExecutionEnvironment:
         self.process = None
         self.self_watching = False  # True where the worker enforces its memory size itself (no /proc)
         self.init_status = "error"
+        self.init_timed_out = False
         self._finalizer = weakref.finalize(self, _discard, None, self.root)
 
-    def start(self) -> tuple[float, dict | None, str]:
-        """Start the worker and load the handler: returns (init ms, error or None, what init printed)."""
+    def start(self, limit_s: float | None = None) -> tuple[float, dict | None, str]:
+        """Start the worker and load the handler: returns (init ms, error or None, what init printed). When INIT
+        takes longer than ``limit_s`` the worker is stopped and ``init_timed_out`` is set (the error is None)."""
         role = _role_settings(self.function, self.id)  # checked before anything starts: a bad role starts nothing
         started = time.perf_counter()
         with open(self._log_path, "wb") as log_for_worker:
@@ -232,18 +235,19 @@ class _ExecutionEnvironment:
         self.self_watching = not _WATCH_FROM_OUTSIDE
         _worker.send(self.process.stdin, {"handler": self.function._handler_spec,
                                           "watch_kb": limit_kb if self.self_watching else None, "security": role})
-        # Lambda limits INIT to 10 s, and module-level code counts against the memory size like the handler does.
-        reply, status = self._wait(10.0, limit_kb=limit_kb)
+        # Lambda limits INIT (10 s), and module-level code counts against the memory size like the handler does.
+        reply, status = self._wait(INIT_LIMIT_S if limit_s is None else limit_s, limit_kb=limit_kb)
         init_ms = (time.perf_counter() - started) * 1000
         self.init_status = "error"
+        self.init_timed_out = reply is None and status == "timeout"
+        if self.init_timed_out:
+            self.process.kill()
+            self.process.wait()
+            return init_ms, None, self._read_output()
         if reply is None:
-            if status == "timeout":
-                message = "INIT phase timed out after 10.00 seconds: move slow work out of module-level code"
-            else:
-                status, how = self._exit_reason(status)
-                self.init_status = status
-                message = runtime_exited(how)
-            return init_ms, lambda_error("Runtime.ExitError", message, "", []), self._read_output()
+            status, how = self._exit_reason(status)
+            self.init_status = status
+            return init_ms, lambda_error("Runtime.ExitError", runtime_exited(how), "", []), self._read_output()
         self.peak_kb = max(self.peak_kb, reply["peak_kb"])
         return init_ms, reply["error"], self._read_output()
 
@@ -503,37 +507,57 @@ class LambdaFunction:
 
         def finish(outcome: _Outcome) -> Invocation:
             invocation = self._finish(outcome, request_id=request_id, lines=lines, init_ms=init_ms,
-                                      peak_kb=environment.peak_kb, log_stream=environment.log_stream)
+                                      peak_kb=environment.peak_kb, log_stream=environment.log_stream, cold=cold)
             invocation.modelled = getattr(environment, "modelled", False)  # Duration from the model (cpu_share)
             return invocation
 
+        init_in_invoke_ms = 0.0  # INIT that ran inside this invocation (after INIT timed out): part of Duration
         if cold:
             init_ms, init_error, output = environment.start()
             lines += _split(output)
-            if init_error is not None:
+            if environment.init_timed_out:
+                # Lambda reports the timed-out INIT, then retries it at the first invocation, under the function's
+                # timeout; the REPORT line then has no Init Duration and its Duration includes the second INIT.
+                lines.append(f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: timeout")
+                lines.append(f"START RequestId: {request_id} Version: $LATEST")
+                init_ms = None
+                init_in_invoke_ms, init_error, output = environment.start(limit_s=self.timeout_s)
+                lines += _split(output)
+                if environment.init_timed_out:
+                    return self._timed_out(finish, lines, request_id), False
+                if init_error is not None:
+                    return finish(_Outcome(environment.init_status, init_in_invoke_ms, error=init_error,
+                                           report_status="error")), False
+            elif init_error is not None:
                 lines.append(f"START RequestId: {request_id} Version: $LATEST")
                 return finish(_Outcome(environment.init_status, 0.0, error=init_error, report_status="error")), False
-        lines.append(f"START RequestId: {request_id} Version: $LATEST")
-        reply, status, output = environment.invoke(event_json, request_id, self.timeout_s)
+        if not init_in_invoke_ms:
+            lines.append(f"START RequestId: {request_id} Version: $LATEST")
+        remaining_s = self.timeout_s - init_in_invoke_ms / 1000
+        reply, status, output = environment.invoke(event_json, request_id, remaining_s)
         lines += _split(output)
         if status == "ok":
-            return finish(_Outcome("error" if reply["error"] else "ok", reply["duration_ms"],
+            return finish(_Outcome("error" if reply["error"] else "ok", init_in_invoke_ms + reply["duration_ms"],
                                    response_json=reply.get("response"), error=reply["error"])), True
         if status == "timeout":
-            message = f"Task timed out after {self.timeout_s:.2f} seconds"
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-            lines.append(f"{stamp} {request_id} {message}")
-            error = platform_error("Sandbox.Timedout", request_id, message)
-            return finish(_Outcome("timeout", self.timeout_s * 1000, error=error, report_status="timeout")), False
-        duration = reply["duration_ms"] if reply else environment.elapsed_ms
+            return self._timed_out(finish, lines, request_id), False
+        duration = init_in_invoke_ms + (reply["duration_ms"] if reply else environment.elapsed_ms)
         # "exited": the handler ended the process itself (sys.exit, os._exit, a crash); "killed": over its memory size
         status, how = environment._exit_reason(status)
         error = exit_error(request_id, how, out_of_memory=environment.peak_kb > self.memory_mb * 1024)
         lines.append(error["errorMessage"])
         return finish(_Outcome(status, duration, error=error, report_status="error")), False
 
+    def _timed_out(self, finish, lines: list, request_id: str) -> Invocation:
+        """The invocation ran out of its timeout: Lambda's line, its Sandbox.Timedout error, Duration = the timeout."""
+        message = f"Task timed out after {self.timeout_s:.2f} seconds"
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        lines.append(f"{stamp} {request_id} {message}")
+        error = platform_error("Sandbox.Timedout", request_id, message)
+        return finish(_Outcome("timeout", self.timeout_s * 1000, error=error, report_status="timeout"))
+
     def _finish(self, outcome: _Outcome, *, request_id: str, lines: list, init_ms: float | None, peak_kb: int,
-                log_stream: str) -> Invocation:
+                log_stream: str, cold: bool | None = None) -> Invocation:
         """Build the Invocation and its END / REPORT lines, and queue the logs for CloudWatch Logs.
 
         ``peak_kb``: the environment's peak memory (0: not measured, as in ``debug_invoke``)."""
@@ -559,7 +583,7 @@ class LambdaFunction:
         return Invocation(
             function_name=self.name, request_id=request_id, response=response, error=error, logs="\n".join(lines),
             duration_ms=duration_ms, billed_duration_ms=billed, memory_size_mb=self.memory_mb,
-            max_memory_used_mb=used, init_duration_ms=init_ms, cold_start=init_ms is not None, status=status,
+            max_memory_used_mb=used, init_duration_ms=init_ms, cold_start=init_ms is not None if cold is None else cold, status=status,
             report=report)
 
     def debug_invoke(self, event=None) -> Invocation:
