@@ -83,6 +83,7 @@ def test_runs_twice_quickly_and_shows_each_part_live(tmp_path, monkeypatch):
     assert "s3://push-folder -> show-event: 4 deliveries, 4 invocations" in shown
     assert "rule charge-orders (default) -> charge-order: 2 deliveries, 4 invocations, 2 retries, 1 failed" in shown
     assert '"condition": "RetriesExhausted"' in shown and '"approximateInvokeCount": 3' in shown
+    assert "on success: Success - charged 42.0 for o-1" in shown
     for shape in ("== S3 notification ==", '"eventSource": "aws:dynamodb"', '"eventSource": "aws:kinesis"',
                   '"detail-type": "Order Placed"'):
         assert shape in shown, shape
