@@ -511,6 +511,7 @@ class LambdaFunction:
             invocation.modelled = getattr(environment, "modelled", False)  # Duration from the model (cpu_share)
             return invocation
 
+        start_line = f"START RequestId: {request_id} Version: $LATEST"
         init_in_invoke_ms = 0.0  # INIT that ran inside this invocation (after INIT timed out): part of Duration
         if cold:
             init_ms, init_error, output = environment.start()
@@ -518,8 +519,7 @@ class LambdaFunction:
             if environment.init_timed_out:
                 # Lambda reports the timed-out INIT, then retries it at the first invocation, under the function's
                 # timeout; the REPORT line then has no Init Duration and its Duration includes the second INIT.
-                lines.append(f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: timeout")
-                lines.append(f"START RequestId: {request_id} Version: $LATEST")
+                lines += [f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: timeout", start_line]
                 init_ms = None
                 init_in_invoke_ms, init_error, output = environment.start(limit_s=self.timeout_s)
                 lines += _split(output)
@@ -528,11 +528,13 @@ class LambdaFunction:
                 if init_error is not None:
                     return finish(_Outcome(environment.init_status, init_in_invoke_ms, error=init_error,
                                            report_status="error")), False
-            elif init_error is not None:
-                lines.append(f"START RequestId: {request_id} Version: $LATEST")
-                return finish(_Outcome(environment.init_status, 0.0, error=init_error, report_status="error")), False
-        if not init_in_invoke_ms:
-            lines.append(f"START RequestId: {request_id} Version: $LATEST")
+            else:
+                lines.append(start_line)
+                if init_error is not None:
+                    return finish(_Outcome(environment.init_status, 0.0, error=init_error,
+                                           report_status="error")), False
+        else:
+            lines.append(start_line)
         remaining_s = self.timeout_s - init_in_invoke_ms / 1000
         reply, status, output = environment.invoke(event_json, request_id, remaining_s)
         lines += _split(output)
@@ -583,8 +585,8 @@ class LambdaFunction:
         return Invocation(
             function_name=self.name, request_id=request_id, response=response, error=error, logs="\n".join(lines),
             duration_ms=duration_ms, billed_duration_ms=billed, memory_size_mb=self.memory_mb,
-            max_memory_used_mb=used, init_duration_ms=init_ms, cold_start=init_ms is not None if cold is None else cold, status=status,
-            report=report)
+            max_memory_used_mb=used, init_duration_ms=init_ms,
+            cold_start=init_ms is not None if cold is None else cold, status=status, report=report)
 
     def debug_invoke(self, event=None) -> Invocation:
         """Run the handler in this kernel, so ``breakpoint()`` and debuggers work.
