@@ -158,10 +158,11 @@ class CpuShare(Unlimited):
         """Stop the worker while it is ahead of its budget; let it go on once it is back within it."""
         if self.modelled:
             return
-        # One clock tick of slack: /proc counts CPU time in ticks (10 ms), so a worker exactly at its share can read
-        # a tick ahead; stopping it then would only add the time until the next poll lets it go on (long under load).
-        # Duration does not change: CPU used beyond the budget at the end is added to it (``duration_ms``).
-        ahead = self.used_s() > self.share * self.elapsed_s() + 1 / _TICKS
+        # One clock tick (10 ms) of wall-time slack: /proc counts CPU time in ticks, so a worker at a full vCPU can
+        # read a tick ahead; stopping it then would only add the time until the next poll lets it go on (long under
+        # load). Scaled by the share, the slack is never more than a tick of Duration, which stays honest: CPU used
+        # beyond the budget at the end is added to it (``duration_ms``).
+        ahead = self.used_s() > self.share * (self.elapsed_s() + 1 / _TICKS)
         if ahead != self.stopped:
             self._signal(signal.SIGSTOP if ahead else signal.SIGCONT)
             self.stopped = ahead
